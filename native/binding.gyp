@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "rdmajs",
+      "sources": [
+        "src/addon.cc",
+        "src/common.cc",
+        "src/context.cc",
+        "src/protection_domain.cc",
+        "src/memory_region.cc",
+        "src/completion_channel.cc",
+        "src/completion_queue.cc",
+        "src/queue_pair.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "libraries": ["-libverbs", "-lrdmacm"]
+    }
+  ]
+}

@@ -1,0 +1,118 @@
+// Module entry: registers the wrapper classes, exports the ibv_* constants the
+// TS layer maps to string unions, and closes leftovers at environment teardown.
+#include <infiniband/verbs.h>
+
+#include "common.h"
+#include "completion_channel.h"
+#include "completion_queue.h"
+#include "context.h"
+#include "memory_region.h"
+#include "protection_domain.h"
+#include "queue_pair.h"
+
+namespace rdmajs {
+
+namespace {
+
+Napi::Object Enum(Napi::Env env, std::initializer_list<std::pair<const char*, uint32_t>> items) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& it : items) o.Set(it.first, it.second);
+  return o;
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("QP_TYPE", Enum(env, {{"RC", IBV_QPT_RC}, {"UC", IBV_QPT_UC}, {"UD", IBV_QPT_UD}}));
+  c.Set("QP_STATE", Enum(env, {{"RESET", IBV_QPS_RESET}, {"INIT", IBV_QPS_INIT}, {"RTR", IBV_QPS_RTR},
+                               {"RTS", IBV_QPS_RTS}, {"SQD", IBV_QPS_SQD}, {"SQE", IBV_QPS_SQE}, {"ERR", IBV_QPS_ERR}}));
+  c.Set("MTU", Enum(env, {{"256", IBV_MTU_256}, {"512", IBV_MTU_512}, {"1024", IBV_MTU_1024},
+                          {"2048", IBV_MTU_2048}, {"4096", IBV_MTU_4096}}));
+  c.Set("ACCESS", Enum(env, {{"LOCAL_WRITE", IBV_ACCESS_LOCAL_WRITE}, {"REMOTE_WRITE", IBV_ACCESS_REMOTE_WRITE},
+                             {"REMOTE_READ", IBV_ACCESS_REMOTE_READ}, {"REMOTE_ATOMIC", IBV_ACCESS_REMOTE_ATOMIC},
+                             {"MW_BIND", IBV_ACCESS_MW_BIND}, {"ZERO_BASED", IBV_ACCESS_ZERO_BASED},
+                             {"ON_DEMAND", IBV_ACCESS_ON_DEMAND}, {"RELAXED_ORDERING", IBV_ACCESS_RELAXED_ORDERING}}));
+  c.Set("WR_OPCODE", Enum(env, {{"RDMA_WRITE", IBV_WR_RDMA_WRITE}, {"RDMA_WRITE_WITH_IMM", IBV_WR_RDMA_WRITE_WITH_IMM},
+                                {"SEND", IBV_WR_SEND}, {"SEND_WITH_IMM", IBV_WR_SEND_WITH_IMM},
+                                {"RDMA_READ", IBV_WR_RDMA_READ}, {"ATOMIC_CMP_AND_SWP", IBV_WR_ATOMIC_CMP_AND_SWP},
+                                {"ATOMIC_FETCH_AND_ADD", IBV_WR_ATOMIC_FETCH_AND_ADD}}));
+  c.Set("SEND_FLAGS", Enum(env, {{"FENCE", IBV_SEND_FENCE}, {"SIGNALED", IBV_SEND_SIGNALED},
+                                 {"SOLICITED", IBV_SEND_SOLICITED}, {"INLINE", IBV_SEND_INLINE}}));
+  c.Set("WC_OPCODE", Enum(env, {{"SEND", IBV_WC_SEND}, {"RDMA_WRITE", IBV_WC_RDMA_WRITE}, {"RDMA_READ", IBV_WC_RDMA_READ},
+                                {"COMP_SWAP", IBV_WC_COMP_SWAP}, {"FETCH_ADD", IBV_WC_FETCH_ADD}, {"BIND_MW", IBV_WC_BIND_MW},
+                                {"LOCAL_INV", IBV_WC_LOCAL_INV}, {"RECV", IBV_WC_RECV},
+                                {"RECV_RDMA_WITH_IMM", IBV_WC_RECV_RDMA_WITH_IMM}}));
+  c.Set("WC_FLAGS", Enum(env, {{"GRH", IBV_WC_GRH}, {"WITH_IMM", IBV_WC_WITH_IMM}, {"IP_CSUM_OK", IBV_WC_IP_CSUM_OK},
+                               {"WITH_INV", IBV_WC_WITH_INV}}));
+  Napi::Object status = Napi::Object::New(env);
+  for (uint32_t s = IBV_WC_SUCCESS; s <= IBV_WC_TM_RNDV_INCOMPLETE; s++) {
+    status.Set(s, ibv_wc_status_str(static_cast<ibv_wc_status>(s)));
+  }
+  c.Set("WC_STATUS_TEXT", status);
+  c.Set("WC_STATUS", Enum(env, {{"SUCCESS", IBV_WC_SUCCESS}, {"LOC_LEN_ERR", IBV_WC_LOC_LEN_ERR},
+                                {"LOC_QP_OP_ERR", IBV_WC_LOC_QP_OP_ERR}, {"LOC_EEC_OP_ERR", IBV_WC_LOC_EEC_OP_ERR},
+                                {"LOC_PROT_ERR", IBV_WC_LOC_PROT_ERR}, {"WR_FLUSH_ERR", IBV_WC_WR_FLUSH_ERR},
+                                {"MW_BIND_ERR", IBV_WC_MW_BIND_ERR}, {"BAD_RESP_ERR", IBV_WC_BAD_RESP_ERR},
+                                {"LOC_ACCESS_ERR", IBV_WC_LOC_ACCESS_ERR}, {"REM_INV_REQ_ERR", IBV_WC_REM_INV_REQ_ERR},
+                                {"REM_ACCESS_ERR", IBV_WC_REM_ACCESS_ERR}, {"REM_OP_ERR", IBV_WC_REM_OP_ERR},
+                                {"RETRY_EXC_ERR", IBV_WC_RETRY_EXC_ERR}, {"RNR_RETRY_EXC_ERR", IBV_WC_RNR_RETRY_EXC_ERR},
+                                {"LOC_RDD_VIOL_ERR", IBV_WC_LOC_RDD_VIOL_ERR}, {"REM_INV_RD_REQ_ERR", IBV_WC_REM_INV_RD_REQ_ERR},
+                                {"REM_ABORT_ERR", IBV_WC_REM_ABORT_ERR}, {"INV_EECN_ERR", IBV_WC_INV_EECN_ERR},
+                                {"INV_EEC_STATE_ERR", IBV_WC_INV_EEC_STATE_ERR}, {"FATAL_ERR", IBV_WC_FATAL_ERR},
+                                {"RESP_TIMEOUT_ERR", IBV_WC_RESP_TIMEOUT_ERR}, {"GENERAL_ERR", IBV_WC_GENERAL_ERR},
+                                {"TM_ERR", IBV_WC_TM_ERR}, {"TM_RNDV_INCOMPLETE", IBV_WC_TM_RNDV_INCOMPLETE}}));
+  c.Set("WC_FIELDS", static_cast<uint32_t>(kWcFieldCount));
+  c.Set("SEND_HEADER_BYTES", static_cast<uint32_t>(kSendHeader));
+  c.Set("RECV_HEADER_BYTES", static_cast<uint32_t>(kRecvHeader));
+  c.Set("SGE_BYTES", static_cast<uint32_t>(kSgeRecord));
+  return c;
+}
+
+// setErrorClass(RdmaError): errors thrown natively are built with it.
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  Args args(info, "setErrorClass");
+  GetData(info.Env())->errorClass = Napi::Persistent(args.Function(0, "errorClass"));
+  return info.Env().Undefined();
+}
+
+Napi::Value ForkInit(const Napi::CallbackInfo& info) {
+  int err = ibv_fork_init();
+  if (err != 0) ThrowRdmaError(info.Env(), "ibv_fork_init", err);
+  return info.Env().Undefined();
+}
+
+// Closes every open context (and so, in order, everything under it) before
+// the environment goes away, so no verbs handle outlives its JS world.
+void Teardown(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  data->tearingDown = true;
+  while (!data->contexts.empty()) (*data->contexts.begin())->Close();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  env.AddCleanupHook(Teardown, data);
+
+  auto add = [&](const char* name, Napi::Function ctor, Napi::FunctionReference& ref) {
+    ref = Napi::Persistent(ctor);
+    exports.Set(name, ctor);
+  };
+  add("Context", Context::Init(env), data->contextCtor);
+  add("ProtectionDomain", ProtectionDomain::Init(env), data->pdCtor);
+  add("MemoryRegion", MemoryRegion::Init(env), data->mrCtor);
+  add("CompletionChannel", CompletionChannel::Init(env), data->channelCtor);
+  add("CompletionQueue", CompletionQueue::Init(env), data->cqCtor);
+  add("QueuePair", QueuePair::Init(env), data->qpCtor);
+  exports.Set("constants", Constants(env));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("forkInit", Napi::Function::New(env, ForkInit, "forkInit"));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace rdmajs
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return rdmajs::Init(env, exports); }
+
+NODE_API_MODULE(rdmajs, InitModule)

@@ -1,0 +1,192 @@
+#include "completion_queue.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "completion_channel.h"
+#include "context.h"
+
+namespace rdmajs {
+
+namespace {
+// ibv_ack_cq_events takes a mutex; acking every event would cost more than
+// the poll itself, so acks are batched (and flushed before destroy).
+constexpr uint32_t kAckBatch = 64;
+constexpr int kPollChunk = 32;
+}  // namespace
+
+Napi::Function CompletionQueue::Init(Napi::Env env) {
+  return DefineClass(env, "CompletionQueue",
+                     {
+                         InstanceAccessor<&CompletionQueue::GetClosed>("closed"),
+                         InstanceAccessor<&CompletionQueue::GetSize>("size"),
+                         InstanceMethod<&CompletionQueue::PollInto>("pollInto"),
+                         InstanceMethod<&CompletionQueue::RequestNotify>("requestNotify"),
+                         InstanceMethod<&CompletionQueue::SetHandler>("setHandler"),
+                         InstanceMethod<&CompletionQueue::Ref>("ref"),
+                         InstanceMethod<&CompletionQueue::Unref>("unref"),
+                         InstanceMethod<&CompletionQueue::CloseJs>("close"),
+                     });
+}
+
+// new CompletionQueue(context, entries, channel | null, compVector)
+CompletionQueue::CompletionQueue(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<CompletionQueue>(info), Resource(Kind::CompletionQueue, kTypeName), env_(info.Env()) {
+  Args args(info, "ibv_create_cq");
+  AddonData* data = GetData(env_);
+  context_ = args.Wrapped<Context>(0, "context", data->contextCtor);
+  uint32_t entries = args.Uint32(1, "entries", 1, INT32_MAX);
+  if (args.Has(2)) {
+    channel_ = args.Wrapped<CompletionChannel>(2, "channel", data->channelCtor);
+    if (channel_->GetContext() != context_) args.TypeError("channel belongs to another device context");
+  }
+  uint32_t vector = args.Has(3) ? args.Uint32(3, "compVector", 0, INT32_MAX) : 0;
+
+  cq_ = ibv_create_cq(context_->Handle(), static_cast<int>(entries), this,
+                      channel_ != nullptr ? channel_->Handle() : nullptr, static_cast<int>(vector));
+  if (cq_ == nullptr) ThrowRdmaError(env_, "ibv_create_cq", errno ? errno : ENOMEM, std::to_string(entries) + " entries");
+  AttachTo(context_, info[0].As<Napi::Object>());
+  if (channel_ != nullptr) AttachTo(channel_, info[2].As<Napi::Object>());
+}
+
+CompletionQueue::~CompletionQueue() { Close(); }
+
+void CompletionQueue::AckAll() {
+  if (unacked_ > 0) ibv_ack_cq_events(cq_, unacked_);
+  unacked_ = 0;
+}
+
+void CompletionQueue::NoteEvent() {
+  if (++unacked_ >= kAckBatch) AckAll();
+}
+
+void CompletionQueue::Fire() {
+  if (handler_.IsEmpty() || IsClosed()) return;
+  try {
+    handler_.MakeCallback(Value(), {});
+  } catch (const Napi::Error& e) {
+    // Nothing in C++ can handle it: surface it like any uncaught JS error.
+    napi_fatal_exception(env_, e.Value());
+  }
+}
+
+int CompletionQueue::Release() {
+  if (cq_ == nullptr) return 0;
+  if (channel_ != nullptr) {
+    if (refed_) channel_->Unretain();
+    channel_->Forget(this);
+  }
+  refed_ = false;
+  AckAll();  // ibv_destroy_cq waits forever for unacked events
+  int err = ibv_destroy_cq(cq_);
+  cq_ = nullptr;
+  handler_.Reset();
+  return err;
+}
+
+Napi::Value CompletionQueue::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), IsClosed());
+}
+
+Napi::Value CompletionQueue::GetSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cq_ != nullptr ? cq_->cqe : 0);
+}
+
+// pollInto(ids: BigUint64Array, fields: Uint32Array, max) -> count.
+// Writes up to `max` completions; never allocates JS objects.
+Napi::Value CompletionQueue::PollInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_poll_cq");
+  Args args(info, "ibv_poll_cq");
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) {
+    args.TypeError("ids must be a BigUint64Array");
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    args.TypeError("fields must be a Uint32Array");
+  }
+  auto ids = info[0].As<Napi::BigUint64Array>();
+  auto fields = info[1].As<Napi::Uint32Array>();
+  size_t capacity = ids.ElementLength();
+  if (fields.ElementLength() / kWcFieldCount < capacity) capacity = fields.ElementLength() / kWcFieldCount;
+  uint32_t max = args.Has(2) ? args.Uint32(2, "max", 0, INT32_MAX) : static_cast<uint32_t>(capacity);
+  if (max > capacity) args.RangeError("max exceeds the batch capacity");
+
+  uint64_t* idOut = ids.Data();
+  uint32_t* f = fields.Data();
+  ibv_wc wc[kPollChunk];
+  uint32_t total = 0;
+  while (total < max) {
+    int want = static_cast<int>(std::min<uint32_t>(max - total, kPollChunk));
+    int n = ibv_poll_cq(cq_, want, wc);
+    if (n < 0) ThrowRdmaError(env, "ibv_poll_cq", n == -1 ? EIO : -n);
+    for (int i = 0; i < n; i++, total++) {
+      const ibv_wc& w = wc[i];
+      uint32_t* o = f + static_cast<size_t>(total) * kWcFieldCount;
+      idOut[total] = w.wr_id;
+      o[kWcStatus] = w.status;
+      o[kWcOpcode] = w.opcode;
+      o[kWcVendorErr] = w.vendor_err;
+      o[kWcByteLen] = w.byte_len;
+      o[kWcImm] = (w.wc_flags & IBV_WC_WITH_IMM) ? ntohl(w.imm_data) : 0;
+      o[kWcQpNum] = w.qp_num;
+      o[kWcSrcQp] = w.src_qp;
+      o[kWcFlags] = w.wc_flags;
+      o[kWcPkeyIndex] = w.pkey_index;
+      o[kWcSlid] = w.slid;
+      o[kWcSl] = w.sl;
+      o[kWcDlidPathBits] = w.dlid_path_bits;
+    }
+    if (n < want) break;
+  }
+  return Napi::Number::New(env, total);
+}
+
+Napi::Value CompletionQueue::RequestNotify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_req_notify_cq");
+  Args args(info, "ibv_req_notify_cq");
+  if (channel_ == nullptr) ThrowRdmaError(env, "ibv_req_notify_cq", EINVAL, "the CQ was created without a completion channel");
+  bool solicitedOnly = args.Has(0) ? args.Bool(0, "solicitedOnly") : false;
+  int err = ibv_req_notify_cq(cq_, solicitedOnly ? 1 : 0);
+  if (err != 0) ThrowRdmaError(env, "ibv_req_notify_cq", err);
+  return env.Undefined();
+}
+
+Napi::Value CompletionQueue::SetHandler(const Napi::CallbackInfo& info) {
+  Args args(info, "CompletionQueue.setHandler");
+  CheckOpen(info.Env(), "CompletionQueue.setHandler");
+  if (args.Has(0)) {
+    handler_ = Napi::Persistent(args.Function(0, "handler"));
+  } else {
+    handler_.Reset();
+  }
+  return info.Env().Undefined();
+}
+
+// While ref'd (somebody awaits a completion) the channel keeps the loop alive.
+Napi::Value CompletionQueue::Ref(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env(), "CompletionQueue.ref");
+  if (channel_ != nullptr && !refed_) {
+    refed_ = true;
+    channel_->Retain();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value CompletionQueue::Unref(const Napi::CallbackInfo& info) {
+  if (channel_ != nullptr && refed_) {
+    refed_ = false;
+    channel_->Unretain();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value CompletionQueue::CloseJs(const Napi::CallbackInfo& info) {
+  int err = Close();
+  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_cq", err);
+  return info.Env().Undefined();
+}
+
+}  // namespace rdmajs

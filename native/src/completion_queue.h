@@ -1,0 +1,69 @@
+// CompletionQueue: where work completions land (ibv_cq). Polled into
+// caller-owned typed arrays; optionally tied to a CompletionChannel.
+#pragma once
+
+#include <infiniband/verbs.h>
+
+#include "common.h"
+
+namespace rdmajs {
+
+class Context;
+class CompletionChannel;
+
+// Layout of one completion in the Uint32Array batch (the TS layer mirrors it).
+enum WcField : uint32_t {
+  kWcStatus = 0,
+  kWcOpcode,
+  kWcVendorErr,
+  kWcByteLen,
+  kWcImm,  // host byte order
+  kWcQpNum,
+  kWcSrcQp,
+  kWcFlags,
+  kWcPkeyIndex,
+  kWcSlid,
+  kWcSl,
+  kWcDlidPathBits,
+  kWcFieldCount,
+};
+
+class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resource {
+ public:
+  static constexpr const char* kTypeName = "CompletionQueue";
+  static Napi::Function Init(Napi::Env env);
+
+  explicit CompletionQueue(const Napi::CallbackInfo& info);
+  ~CompletionQueue() override;
+
+  ibv_cq* Handle() const { return cq_; }
+  Context* GetContext() const { return context_; }
+
+  // From the channel: one event read for this CQ; then run the JS handler.
+  void NoteEvent();
+  void Fire();
+
+ protected:
+  int Release() override;
+
+ private:
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value GetSize(const Napi::CallbackInfo& info);
+  Napi::Value PollInto(const Napi::CallbackInfo& info);
+  Napi::Value RequestNotify(const Napi::CallbackInfo& info);
+  Napi::Value SetHandler(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  void AckAll();
+
+  Napi::Env env_;
+  ibv_cq* cq_ = nullptr;
+  Context* context_ = nullptr;
+  CompletionChannel* channel_ = nullptr;
+  Napi::FunctionReference handler_;
+  uint32_t unacked_ = 0;
+  bool refed_ = false;
+};
+
+}  // namespace rdmajs

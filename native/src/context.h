@@ -1,0 +1,37 @@
+// Context: an open RDMA device (ibv_context).
+#pragma once
+
+#include <infiniband/verbs.h>
+
+#include "common.h"
+
+namespace rdmajs {
+
+class Context : public Napi::ObjectWrap<Context>, public Resource {
+ public:
+  static constexpr const char* kTypeName = "Context";
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Value ListDevices(const Napi::CallbackInfo& info);
+
+  explicit Context(const Napi::CallbackInfo& info);
+  ~Context() override;
+
+  ibv_context* Handle() const { return ctx_; }
+
+ protected:
+  int Release() override;
+
+ private:
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value QueryDevice(const Napi::CallbackInfo& info);
+  Napi::Value QueryPort(const Napi::CallbackInfo& info);
+  Napi::Value QueryGidTable(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+
+  ibv_context* ctx_ = nullptr;
+  std::string name_;
+  Napi::Env env_;
+};
+
+}  // namespace rdmajs

@@ -1,0 +1,52 @@
+// MemoryRegion: JS memory registered with the NIC (ibv_mr).
+#pragma once
+
+#include <infiniband/verbs.h>
+#include <v8.h>
+
+#include <memory>
+
+#include "common.h"
+
+namespace rdmajs {
+
+class ProtectionDomain;
+
+class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
+ public:
+  static constexpr const char* kTypeName = "MemoryRegion";
+  static Napi::Function Init(Napi::Env env);
+
+  explicit MemoryRegion(const Napi::CallbackInfo& info);
+  ~MemoryRegion() override;
+
+  ibv_mr* Handle() const { return mr_; }
+  ProtectionDomain* GetPd() const { return pd_; }
+  // True when [addr, addr+len) lies inside this registration.
+  bool Covers(uint64_t addr, uint32_t len) const {
+    uint64_t base = reinterpret_cast<uintptr_t>(mr_->addr);
+    return addr >= base && len <= mr_->length && addr - base <= mr_->length - len;
+  }
+
+ protected:
+  int Release() override;
+
+ private:
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value GetAddress(const Napi::CallbackInfo& info);
+  Napi::Value GetLength(const Napi::CallbackInfo& info);
+  Napi::Value GetLkey(const Napi::CallbackInfo& info);
+  Napi::Value GetRkey(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+
+  ibv_mr* mr_ = nullptr;
+  ProtectionDomain* pd_ = nullptr;
+  // Owning the backing store (not just the ArrayBuffer object) keeps the
+  // memory alive even if JS detaches or transfers the ArrayBuffer.
+  std::shared_ptr<v8::BackingStore> store_;
+  uint32_t lkey_ = 0, rkey_ = 0;
+  uint64_t address_ = 0;
+  size_t length_ = 0;
+};
+
+}  // namespace rdmajs

@@ -1,0 +1,47 @@
+// ProtectionDomain: groups MRs and QPs that may be used together (ibv_pd).
+#pragma once
+
+#include <infiniband/verbs.h>
+
+#include <unordered_map>
+
+#include "common.h"
+
+namespace rdmajs {
+
+class Context;
+class MemoryRegion;
+
+class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resource {
+ public:
+  static constexpr const char* kTypeName = "ProtectionDomain";
+  static Napi::Function Init(Napi::Env env);
+
+  explicit ProtectionDomain(const Napi::CallbackInfo& info);
+  ~ProtectionDomain() override;
+
+  ibv_pd* Handle() const { return pd_; }
+  Context* GetContext() const { return context_; }
+
+  // lkey -> MR, so inline sends (which the provider memcpy's from a raw
+  // address without any key check) can be verified against live memory.
+  void AddRegion(uint32_t lkey, MemoryRegion* mr) { regions_[lkey] = mr; }
+  void RemoveRegion(uint32_t lkey) { regions_.erase(lkey); }
+  MemoryRegion* FindRegion(uint32_t lkey) const {
+    auto it = regions_.find(lkey);
+    return it == regions_.end() ? nullptr : it->second;
+  }
+
+ protected:
+  int Release() override;
+
+ private:
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+
+  ibv_pd* pd_ = nullptr;
+  Context* context_ = nullptr;
+  std::unordered_map<uint32_t, MemoryRegion*> regions_;
+};
+
+}  // namespace rdmajs

@@ -1,0 +1,417 @@
+#include "queue_pair.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "completion_queue.h"
+#include "memory_region.h"
+#include "protection_domain.h"
+#include "v8_bridge.h"
+
+namespace rdmajs {
+
+namespace {
+
+const char* StateName(ibv_qp_state s) {
+  switch (s) {
+    case IBV_QPS_RESET: return "RESET";
+    case IBV_QPS_INIT: return "INIT";
+    case IBV_QPS_RTR: return "RTR";
+    case IBV_QPS_RTS: return "RTS";
+    case IBV_QPS_SQD: return "SQD";
+    case IBV_QPS_SQE: return "SQE";
+    case IBV_QPS_ERR: return "ERR";
+    default: return "UNKNOWN";
+  }
+}
+
+Napi::Object CapToObject(Napi::Env env, const ibv_qp_cap& cap) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("maxSendWr", cap.max_send_wr);
+  o.Set("maxRecvWr", cap.max_recv_wr);
+  o.Set("maxSendSge", cap.max_send_sge);
+  o.Set("maxRecvSge", cap.max_recv_sge);
+  o.Set("maxInlineData", cap.max_inline_data);
+  return o;
+}
+
+// Reads one SGE record; returns false when the record is malformed.
+inline bool ReadSge(const uint8_t* rec, ibv_sge* out) {
+  uint64_t base;
+  double offset;
+  std::memcpy(&base, rec, 8);
+  std::memcpy(&offset, rec + 8, 8);
+  std::memcpy(&out->length, rec + 16, 4);
+  std::memcpy(&out->lkey, rec + 20, 4);
+  if (!(offset >= 0 && offset <= 9007199254740991.0)) return false;
+  out->addr = base + static_cast<uint64_t>(offset);
+  return true;
+}
+
+}  // namespace
+
+Napi::Function QueuePair::Init(Napi::Env env) {
+  return DefineClass(env, "QueuePair",
+                     {
+                         InstanceAccessor<&QueuePair::GetClosed>("closed"),
+                         InstanceAccessor<&QueuePair::GetQpn>("qpn"),
+                         InstanceAccessor<&QueuePair::GetState>("state"),
+                         InstanceAccessor<&QueuePair::GetCap>("cap"),
+                         InstanceMethod<&QueuePair::Modify>("modify"),
+                         InstanceMethod<&QueuePair::Query>("query"),
+                         InstanceMethod<&QueuePair::BindDescriptors>("bindDescriptors"),
+                         InstanceMethod<&QueuePair::PostSend>("postSend"),
+                         InstanceMethod<&QueuePair::PostRecv>("postRecv"),
+                         InstanceMethod<&QueuePair::CloseJs>("close"),
+                     });
+}
+
+// new QueuePair(pd, { type, sendCq, recvCq, maxSendWr, maxRecvWr, maxSendSge,
+//                     maxRecvSge, maxInlineData, sqSigAll })
+QueuePair::QueuePair(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<QueuePair>(info), Resource(Kind::QueuePair, kTypeName), env_(info.Env()) {
+  Args args(info, "ibv_create_qp");
+  AddonData* data = GetData(env_);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", data->pdCtor);
+  Napi::Object opts = args.Object(1, "options");
+  Props p(opts, "ibv_create_qp");
+
+  uint32_t type = p.Uint32("type", IBV_QPT_RC);
+  if (type != IBV_QPT_RC && type != IBV_QPT_UC) {
+    throw Napi::RangeError::New(env_, "ibv_create_qp: type must be RC or UC");
+  }
+  Napi::Value sendCqValue = opts.Get("sendCq");
+  Napi::Value recvCqValue = opts.Get("recvCq");
+  auto unwrapCq = [&](Napi::Value v, const char* name) {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->cqCtor.Value())) {
+      throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " must be a CompletionQueue");
+    }
+    CompletionQueue* cq = CompletionQueue::Unwrap(v.As<Napi::Object>());
+    cq->CheckOpen(env_, "ibv_create_qp");
+    if (cq->GetContext() != pd_->GetContext()) {
+      throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " belongs to another device context");
+    }
+    return cq;
+  };
+  CompletionQueue* sendCq = unwrapCq(sendCqValue, "sendCq");
+  CompletionQueue* recvCq = unwrapCq(recvCqValue, "recvCq");
+
+  ibv_qp_init_attr attr{};
+  attr.qp_type = static_cast<ibv_qp_type>(type);
+  attr.send_cq = sendCq->Handle();
+  attr.recv_cq = recvCq->Handle();
+  attr.cap.max_send_wr = p.Uint32("maxSendWr", 128, 1, 1u << 20);
+  attr.cap.max_recv_wr = p.Uint32("maxRecvWr", 128, 1, 1u << 20);
+  attr.cap.max_send_sge = p.Uint32("maxSendSge", 1, 1, 64);
+  attr.cap.max_recv_sge = p.Uint32("maxRecvSge", 1, 1, 64);
+  attr.cap.max_inline_data = p.Uint32("maxInlineData", 0, 0, 1u << 16);
+  attr.sq_sig_all = p.Bool("sqSigAll", false) ? 1 : 0;
+
+  qp_ = ibv_create_qp(pd_->Handle(), &attr);
+  if (qp_ == nullptr) {
+    int err = errno ? errno : ENOMEM;
+    ThrowRdmaError(env_, "ibv_create_qp", err,
+                   err == EINVAL ? "requested capabilities exceed the device limits (see queryDevice())" : "");
+  }
+  cap_ = attr.cap;  // the provider rounds the requested caps up
+  AttachTo(pd_, info[0].As<Napi::Object>());
+  AttachTo(sendCq, sendCqValue.As<Napi::Object>());
+  if (recvCq != sendCq) AttachTo(recvCq, recvCqValue.As<Napi::Object>());
+}
+
+QueuePair::~QueuePair() { Close(); }
+
+int QueuePair::Release() {
+  if (qp_ == nullptr) return 0;
+  int err = ibv_destroy_qp(qp_);
+  qp_ = nullptr;
+  sendStore_.reset();
+  recvStore_.reset();
+  return err;
+}
+
+Napi::Value QueuePair::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
+Napi::Value QueuePair::GetQpn(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), qp_ != nullptr ? qp_->qp_num : 0);
+}
+Napi::Value QueuePair::GetState(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), StateName(state_)); }
+Napi::Value QueuePair::GetCap(const Napi::CallbackInfo& info) { return CapToObject(info.Env(), cap_); }
+
+// modify(attrs): every attribute present in `attrs` is applied and its mask
+// bit set. Enum values are the numeric ibv_* constants (mapped in TS).
+Napi::Value QueuePair::Modify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_modify_qp");
+  Args args(info, "ibv_modify_qp");
+  Napi::Object o = args.Object(0, "attributes");
+  Props p(o, "ibv_modify_qp");
+  ibv_qp_attr a{};
+  int mask = 0;
+
+  if (p.Has("qpState")) { a.qp_state = static_cast<ibv_qp_state>(p.Uint32("qpState", 0, 0, IBV_QPS_ERR)); mask |= IBV_QP_STATE; }
+  if (p.Has("curQpState")) { a.cur_qp_state = static_cast<ibv_qp_state>(p.Uint32("curQpState", 0, 0, IBV_QPS_ERR)); mask |= IBV_QP_CUR_STATE; }
+  if (p.Has("pathMtu")) { a.path_mtu = static_cast<ibv_mtu>(p.Uint32("pathMtu", 0, IBV_MTU_256, IBV_MTU_4096)); mask |= IBV_QP_PATH_MTU; }
+  if (p.Has("qkey")) { a.qkey = p.Uint32("qkey", 0); mask |= IBV_QP_QKEY; }
+  if (p.Has("rqPsn")) { a.rq_psn = p.Uint32("rqPsn", 0, 0, 0xffffff); mask |= IBV_QP_RQ_PSN; }
+  if (p.Has("sqPsn")) { a.sq_psn = p.Uint32("sqPsn", 0, 0, 0xffffff); mask |= IBV_QP_SQ_PSN; }
+  if (p.Has("destQpNum")) { a.dest_qp_num = p.Uint32("destQpNum", 0, 0, 0xffffff); mask |= IBV_QP_DEST_QPN; }
+  if (p.Has("qpAccessFlags")) { a.qp_access_flags = p.Uint32("qpAccessFlags", 0, 0, 0xffff); mask |= IBV_QP_ACCESS_FLAGS; }
+  if (p.Has("pkeyIndex")) { a.pkey_index = static_cast<uint16_t>(p.Uint32("pkeyIndex", 0, 0, 0xffff)); mask |= IBV_QP_PKEY_INDEX; }
+  if (p.Has("portNum")) { a.port_num = static_cast<uint8_t>(p.Uint32("portNum", 1, 1, 255)); mask |= IBV_QP_PORT; }
+  if (p.Has("timeout")) { a.timeout = static_cast<uint8_t>(p.Uint32("timeout", 0, 0, 31)); mask |= IBV_QP_TIMEOUT; }
+  if (p.Has("retryCnt")) { a.retry_cnt = static_cast<uint8_t>(p.Uint32("retryCnt", 0, 0, 7)); mask |= IBV_QP_RETRY_CNT; }
+  if (p.Has("rnrRetry")) { a.rnr_retry = static_cast<uint8_t>(p.Uint32("rnrRetry", 0, 0, 7)); mask |= IBV_QP_RNR_RETRY; }
+  if (p.Has("minRnrTimer")) { a.min_rnr_timer = static_cast<uint8_t>(p.Uint32("minRnrTimer", 0, 0, 31)); mask |= IBV_QP_MIN_RNR_TIMER; }
+  if (p.Has("maxRdAtomic")) { a.max_rd_atomic = static_cast<uint8_t>(p.Uint32("maxRdAtomic", 0, 0, 255)); mask |= IBV_QP_MAX_QP_RD_ATOMIC; }
+  if (p.Has("maxDestRdAtomic")) { a.max_dest_rd_atomic = static_cast<uint8_t>(p.Uint32("maxDestRdAtomic", 0, 0, 255)); mask |= IBV_QP_MAX_DEST_RD_ATOMIC; }
+  if (p.Has("ahAttr")) {
+    Props ah(p.Object("ahAttr"), "ibv_modify_qp: ahAttr");
+    a.ah_attr.dlid = static_cast<uint16_t>(ah.Uint32("dlid", 0, 0, 0xffff));
+    a.ah_attr.sl = static_cast<uint8_t>(ah.Uint32("sl", 0, 0, 15));
+    a.ah_attr.src_path_bits = static_cast<uint8_t>(ah.Uint32("srcPathBits", 0, 0, 127));
+    a.ah_attr.static_rate = static_cast<uint8_t>(ah.Uint32("staticRate", 0, 0, 255));
+    a.ah_attr.port_num = static_cast<uint8_t>(ah.Uint32("portNum", 1, 1, 255));
+    if (ah.Has("grh")) {
+      Props g(ah.Object("grh"), "ibv_modify_qp: ahAttr.grh");
+      a.ah_attr.is_global = 1;
+      BufferToGid(args, g.Get("dgid"), "ahAttr.grh.dgid", a.ah_attr.grh.dgid.raw);
+      a.ah_attr.grh.flow_label = g.Uint32("flowLabel", 0, 0, 0xfffff);
+      a.ah_attr.grh.sgid_index = static_cast<uint8_t>(g.Uint32("sgidIndex", 0, 0, 255));
+      a.ah_attr.grh.hop_limit = static_cast<uint8_t>(g.Uint32("hopLimit", 1, 0, 255));
+      a.ah_attr.grh.traffic_class = static_cast<uint8_t>(g.Uint32("trafficClass", 0, 0, 255));
+    }
+    mask |= IBV_QP_AV;
+  }
+  if (mask == 0) args.TypeError("attributes set nothing");
+
+  int err = ibv_modify_qp(qp_, &a, mask);
+  if (err != 0) {
+    std::string detail = std::string("QP ") + std::to_string(qp_->qp_num) + " in state " + StateName(state_);
+    if (mask & IBV_QP_STATE) detail += std::string(" -> ") + StateName(a.qp_state);
+    ThrowRdmaError(env, "ibv_modify_qp", err, detail);
+  }
+  if (mask & IBV_QP_STATE) state_ = a.qp_state;
+  return env.Undefined();
+}
+
+Napi::Value QueuePair::Query(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_query_qp");
+  ibv_qp_attr a{};
+  ibv_qp_init_attr init{};
+  int mask = IBV_QP_STATE | IBV_QP_CUR_STATE | IBV_QP_PATH_MTU | IBV_QP_QKEY | IBV_QP_RQ_PSN | IBV_QP_SQ_PSN |
+             IBV_QP_DEST_QPN | IBV_QP_ACCESS_FLAGS | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_TIMEOUT |
+             IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_MIN_RNR_TIMER | IBV_QP_MAX_QP_RD_ATOMIC |
+             IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_AV | IBV_QP_CAP;
+  int err = ibv_query_qp(qp_, &a, mask, &init);
+  if (err != 0) ThrowRdmaError(env, "ibv_query_qp", err);
+  state_ = a.qp_state;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("qpState", static_cast<uint32_t>(a.qp_state));
+  o.Set("pathMtu", static_cast<uint32_t>(a.path_mtu));
+  o.Set("qkey", a.qkey);
+  o.Set("rqPsn", a.rq_psn);
+  o.Set("sqPsn", a.sq_psn);
+  o.Set("destQpNum", a.dest_qp_num);
+  o.Set("qpAccessFlags", static_cast<uint32_t>(a.qp_access_flags));
+  o.Set("pkeyIndex", a.pkey_index);
+  o.Set("portNum", a.port_num);
+  o.Set("timeout", a.timeout);
+  o.Set("retryCnt", a.retry_cnt);
+  o.Set("rnrRetry", a.rnr_retry);
+  o.Set("minRnrTimer", a.min_rnr_timer);
+  o.Set("maxRdAtomic", a.max_rd_atomic);
+  o.Set("maxDestRdAtomic", a.max_dest_rd_atomic);
+  o.Set("sqSigAll", init.sq_sig_all != 0);
+  o.Set("cap", CapToObject(env, a.cap));
+  Napi::Object ah = Napi::Object::New(env);
+  ah.Set("dlid", a.ah_attr.dlid);
+  ah.Set("sl", a.ah_attr.sl);
+  ah.Set("portNum", a.ah_attr.port_num);
+  if (a.ah_attr.is_global) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("dgid", GidToBuffer(env, a.ah_attr.grh.dgid.raw));
+    g.Set("flowLabel", a.ah_attr.grh.flow_label);
+    g.Set("sgidIndex", a.ah_attr.grh.sgid_index);
+    g.Set("hopLimit", a.ah_attr.grh.hop_limit);
+    g.Set("trafficClass", a.ah_attr.grh.traffic_class);
+    ah.Set("grh", g);
+  }
+  o.Set("ahAttr", ah);
+  return o;
+}
+
+// bindDescriptors(sendBuffer: ArrayBuffer, recvBuffer: ArrayBuffer): the
+// buffers the TS layer writes work requests into. Slot counts follow from
+// their sizes and the QP's SGE caps.
+Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "QueuePair.bindDescriptors");
+  Args args(info, "QueuePair.bindDescriptors");
+  auto send = FixedArrayBufferStore(args.Length() > 0 ? static_cast<napi_value>(info[0]) : nullptr);
+  auto recv = FixedArrayBufferStore(args.Length() > 1 ? static_cast<napi_value>(info[1]) : nullptr);
+  if (!send || !recv) args.TypeError("descriptors must be two non-resizable ArrayBuffers");
+  size_t sendSlot = kSendHeader + kSgeRecord * cap_.max_send_sge;
+  size_t recvSlot = kRecvHeader + kSgeRecord * cap_.max_recv_sge;
+  sendSlots_ = send->ByteLength() / sendSlot;
+  recvSlots_ = recv->ByteLength() / recvSlot;
+  sendStore_ = std::move(send);
+  recvStore_ = std::move(recv);
+  sendWrs_.assign(sendSlots_, ibv_send_wr{});
+  recvWrs_.assign(recvSlots_, ibv_recv_wr{});
+  sendSges_.assign(sendSlots_ * cap_.max_send_sge, ibv_sge{});
+  recvSges_.assign(recvSlots_ * cap_.max_recv_sge, ibv_sge{});
+  return env.Undefined();
+}
+
+// postSend(count): posts slots [0, count) as one chain (one doorbell).
+Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_post_send");
+  Args args(info, "ibv_post_send");
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(sendSlots_ > 0 ? sendSlots_ : 1));
+  if (sendStore_ == nullptr) args.TypeError("descriptors are not bound");
+  const uint8_t* base = static_cast<const uint8_t*>(sendStore_->Data());
+  size_t slotSize = kSendHeader + kSgeRecord * cap_.max_send_sge;
+
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t* slot = base + i * slotSize;
+    uint32_t h[8];
+    std::memcpy(h, slot + 32, sizeof h);
+    ibv_send_wr& wr = sendWrs_[i];
+    wr = ibv_send_wr{};
+    std::memcpy(&wr.wr_id, slot, 8);
+    uint32_t opcode = h[0], flags = h[1], numSge = h[4];
+    if (opcode > IBV_WR_ATOMIC_FETCH_AND_ADD) args.RangeError("work request #" + std::to_string(i) + ": bad opcode");
+    if (numSge > cap_.max_send_sge) {
+      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(numSge) + " SGEs exceed maxSendSge " +
+                      std::to_string(cap_.max_send_sge));
+    }
+    wr.opcode = static_cast<ibv_wr_opcode>(opcode);
+    wr.send_flags = flags;
+    wr.num_sge = static_cast<int>(numSge);
+    wr.sg_list = numSge > 0 ? &sendSges_[i * cap_.max_send_sge] : nullptr;
+    wr.next = i + 1 < count ? &sendWrs_[i + 1] : nullptr;
+    uint64_t remote, compareAdd, swap;
+    double remoteOffset;
+    std::memcpy(&remote, slot + 8, 8);
+    std::memcpy(&remoteOffset, slot + 56, 8);
+    if (!(remoteOffset >= 0 && remoteOffset <= 9007199254740991.0)) {
+      args.RangeError("work request #" + std::to_string(i) + ": bad remote offset");
+    }
+    remote += static_cast<uint64_t>(remoteOffset);
+    std::memcpy(&compareAdd, slot + 16, 8);
+    std::memcpy(&swap, slot + 24, 8);
+    switch (wr.opcode) {
+      case IBV_WR_SEND_WITH_IMM:
+      case IBV_WR_RDMA_WRITE_WITH_IMM:
+        wr.imm_data = htonl(h[2]);
+        break;
+      default:
+        break;
+    }
+    switch (wr.opcode) {
+      case IBV_WR_RDMA_WRITE:
+      case IBV_WR_RDMA_WRITE_WITH_IMM:
+      case IBV_WR_RDMA_READ:
+        wr.wr.rdma.remote_addr = remote;
+        wr.wr.rdma.rkey = h[3];
+        break;
+      case IBV_WR_ATOMIC_CMP_AND_SWP:
+      case IBV_WR_ATOMIC_FETCH_AND_ADD:
+        wr.wr.atomic.remote_addr = remote;
+        wr.wr.atomic.rkey = h[3];
+        wr.wr.atomic.compare_add = compareAdd;
+        wr.wr.atomic.swap = swap;
+        break;
+      default:
+        break;
+    }
+    uint64_t inlineBytes = 0;
+    for (uint32_t s = 0; s < numSge; s++) {
+      ibv_sge& sge = sendSges_[i * cap_.max_send_sge + s];
+      if (!ReadSge(slot + kSendHeader + s * kSgeRecord, &sge)) {
+        args.RangeError("work request #" + std::to_string(i) + ": bad SGE offset");
+      }
+      if (flags & IBV_SEND_INLINE) {
+        // The provider copies inline data from sge.addr itself, with no key
+        // check: the range must lie in live registered memory of this PD.
+        MemoryRegion* mr = pd_->FindRegion(sge.lkey);
+        if (mr == nullptr || !mr->Covers(sge.addr, sge.length)) {
+          args.RangeError("work request #" + std::to_string(i) + ": inline data outside its memory region");
+        }
+        inlineBytes += sge.length;
+      }
+    }
+    if ((flags & IBV_SEND_INLINE) && inlineBytes > cap_.max_inline_data) {
+      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(inlineBytes) +
+                      " inline bytes exceed maxInlineData " + std::to_string(cap_.max_inline_data));
+    }
+  }
+
+  ibv_send_wr* bad = nullptr;
+  int err = ibv_post_send(qp_, sendWrs_.data(), &bad);
+  if (err != 0) {
+    size_t index = bad != nullptr ? static_cast<size_t>(bad - sendWrs_.data()) : 0;
+    Napi::Error e = MakeRdmaError(env, "ibv_post_send", err,
+                                  std::string("work request #") + std::to_string(index) + " of " + std::to_string(count) +
+                                      " refused (QP " + std::to_string(qp_->qp_num) + " in state " + StateName(state_) + ")");
+    e.Set("posted", Napi::Number::New(env, static_cast<double>(index)));
+    throw e;
+  }
+  return env.Undefined();
+}
+
+// postRecv(count): posts receive slots [0, count) as one chain.
+Napi::Value QueuePair::PostRecv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_post_recv");
+  Args args(info, "ibv_post_recv");
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recvSlots_ > 0 ? recvSlots_ : 1));
+  if (recvStore_ == nullptr) args.TypeError("descriptors are not bound");
+  const uint8_t* base = static_cast<const uint8_t*>(recvStore_->Data());
+  size_t slotSize = kRecvHeader + kSgeRecord * cap_.max_recv_sge;
+
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t* slot = base + i * slotSize;
+    ibv_recv_wr& wr = recvWrs_[i];
+    wr = ibv_recv_wr{};
+    std::memcpy(&wr.wr_id, slot, 8);
+    uint32_t numSge;
+    std::memcpy(&numSge, slot + 8, 4);
+    if (numSge > cap_.max_recv_sge) {
+      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(numSge) + " SGEs exceed maxRecvSge " +
+                      std::to_string(cap_.max_recv_sge));
+    }
+    wr.num_sge = static_cast<int>(numSge);
+    wr.sg_list = numSge > 0 ? &recvSges_[i * cap_.max_recv_sge] : nullptr;
+    wr.next = i + 1 < count ? &recvWrs_[i + 1] : nullptr;
+    for (uint32_t s = 0; s < numSge; s++) {
+      if (!ReadSge(slot + kRecvHeader + s * kSgeRecord, &recvSges_[i * cap_.max_recv_sge + s])) {
+        args.RangeError("work request #" + std::to_string(i) + ": bad SGE offset");
+      }
+    }
+  }
+  ibv_recv_wr* bad = nullptr;
+  int err = ibv_post_recv(qp_, recvWrs_.data(), &bad);
+  if (err != 0) {
+    size_t index = bad != nullptr ? static_cast<size_t>(bad - recvWrs_.data()) : 0;
+    Napi::Error e = MakeRdmaError(env, "ibv_post_recv", err,
+                                  std::string("work request #") + std::to_string(index) + " of " + std::to_string(count) +
+                                      " refused (QP " + std::to_string(qp_->qp_num) + " in state " + StateName(state_) + ")");
+    e.Set("posted", Napi::Number::New(env, static_cast<double>(index)));
+    throw e;
+  }
+  return env.Undefined();
+}
+
+Napi::Value QueuePair::CloseJs(const Napi::CallbackInfo& info) {
+  int err = Close();
+  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_qp", err);
+  return info.Env().Undefined();
+}
+
+}  // namespace rdmajs
