@@ -272,8 +272,8 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "ibv_post_send");
   Args args(info, "ibv_post_send");
-  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(sendSlots_ > 0 ? sendSlots_ : 1));
-  if (sendStore_ == nullptr) args.TypeError("descriptors are not bound");
+  if (sendStore_ == nullptr || sendSlots_ == 0) args.TypeError("no send descriptors are bound");
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(sendSlots_));
   const uint8_t* base = static_cast<const uint8_t*>(sendStore_->Data());
   size_t slotSize = kSendHeader + kSgeRecord * cap_.max_send_sge;
 
@@ -370,8 +370,8 @@ Napi::Value QueuePair::PostRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "ibv_post_recv");
   Args args(info, "ibv_post_recv");
-  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recvSlots_ > 0 ? recvSlots_ : 1));
-  if (recvStore_ == nullptr) args.TypeError("descriptors are not bound");
+  if (recvStore_ == nullptr || recvSlots_ == 0) args.TypeError("no receive descriptors are bound");
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recvSlots_));
   const uint8_t* base = static_cast<const uint8_t*>(recvStore_->Data());
   size_t slotSize = kRecvHeader + kSgeRecord * cap_.max_recv_sge;
 

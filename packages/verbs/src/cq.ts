@@ -1,0 +1,396 @@
+/**
+ * Completion queues: where the NIC reports finished work requests.
+ *
+ * Three ways to consume them, from fastest to most convenient:
+ * - {@link CompletionQueue.pollInto} fills a reusable {@link CompletionBatch}
+ *   (no allocation per completion);
+ * - {@link CompletionQueue.poll} returns {@link WorkCompletion} objects;
+ * - {@link CompletionQueue.wait} / {@link CompletionQueue.next} /
+ *   {@link CompletionQueue.completions} sleep on the event loop until the
+ *   NIC signals the queue's {@link CompletionChannel} (no busy thread).
+ * @module
+ */
+import { assertOpen, instance, int, obj, optInt } from './check.js';
+import { WC_FIELDS, WC_FLAGS, WC_OPCODE_NAME, WC_STATUS_NAME, WC_STATUS_TEXT, type WcOpcode, type WcStatus } from './constants.js';
+import type { Context } from './device.js';
+import { rdmaError } from './errors.js';
+import { native, type NativeCompletionChannel, type NativeCompletionQueue } from './native.js';
+
+// Field offsets inside one completion of a batch (mirrors WcField in C++).
+const F_STATUS = 0;
+const F_OPCODE = 1;
+const F_VENDOR_ERR = 2;
+const F_BYTE_LEN = 3;
+const F_IMM = 4;
+const F_QP_NUM = 5;
+const F_SRC_QP = 6;
+const F_FLAGS = 7;
+
+/** A finished work request, as an object (see {@link CompletionBatch} for the allocation-free form). */
+export interface WorkCompletion {
+  /** The `id` given when the work request was posted. */
+  id: bigint;
+  status: WcStatus;
+  /** True when `status === 'SUCCESS'`. */
+  ok: boolean;
+  /** What completed. Undefined by the verbs spec when the status is an error. */
+  opcode: WcOpcode;
+  /** Bytes received (receives) or read/atomically fetched. */
+  byteLen: number;
+  /** Immediate data (host byte order) when the peer sent one, else undefined. */
+  imm: number | undefined;
+  /** Local QP number the completion belongs to. */
+  qpNum: number;
+  /** Source QP (UD receives). */
+  srcQp: number;
+  /** Raw `IBV_WC_*` flags. */
+  wcFlags: number;
+  /** Provider-specific error detail. */
+  vendorErr: number;
+}
+
+/**
+ * A reusable batch of completions in typed arrays, filled by
+ * {@link CompletionQueue.pollInto}. Read entry `i < count` with the accessors.
+ */
+export class CompletionBatch {
+  /** Work request ids, one per entry. */
+  readonly ids: BigUint64Array;
+  /** Raw fields, {@link CompletionBatch.FIELDS} per entry. */
+  readonly fields: Uint32Array;
+  /** Entries the last poll filled. */
+  count = 0;
+  /** Number of u32 fields per completion. */
+  static readonly FIELDS = WC_FIELDS;
+
+  /** @param capacity Most completions one poll returns. Default 64. */
+  constructor(readonly capacity = 64) {
+    int('CompletionBatch', 'capacity', capacity, 1, 1 << 20);
+    this.ids = new BigUint64Array(capacity);
+    this.fields = new Uint32Array(capacity * WC_FIELDS);
+  }
+
+  /** Work request id of entry `i`. */
+  id(i: number): bigint {
+    return this.ids[i]!;
+  }
+  /** Status of entry `i`. */
+  status(i: number): WcStatus {
+    return WC_STATUS_NAME[this.fields[i * WC_FIELDS + F_STATUS]!]!;
+  }
+  /** True when entry `i` succeeded. */
+  ok(i: number): boolean {
+    return this.fields[i * WC_FIELDS + F_STATUS] === 0;
+  }
+  /** Opcode of entry `i`. */
+  opcode(i: number): WcOpcode {
+    return WC_OPCODE_NAME[this.fields[i * WC_FIELDS + F_OPCODE]!]!;
+  }
+  /** Byte count of entry `i`. */
+  byteLen(i: number): number {
+    return this.fields[i * WC_FIELDS + F_BYTE_LEN]!;
+  }
+  /** Immediate data of entry `i`, or undefined. */
+  imm(i: number): number | undefined {
+    const base = i * WC_FIELDS;
+    return (this.fields[base + F_FLAGS]! & WC_FLAGS.WITH_IMM) !== 0 ? this.fields[base + F_IMM] : undefined;
+  }
+  /** Local QP number of entry `i`. */
+  qpNum(i: number): number {
+    return this.fields[i * WC_FIELDS + F_QP_NUM]!;
+  }
+  /** Entry `i` as an object (allocates). */
+  get(i: number): WorkCompletion {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`CompletionBatch.get: index ${i} out of [0, ${this.count})`);
+    const base = i * WC_FIELDS;
+    const f = this.fields;
+    const status = this.status(i);
+    return {
+      id: this.ids[i]!,
+      status,
+      ok: status === 'SUCCESS',
+      opcode: this.opcode(i),
+      byteLen: f[base + F_BYTE_LEN]!,
+      imm: this.imm(i),
+      qpNum: f[base + F_QP_NUM]!,
+      srcQp: f[base + F_SRC_QP]!,
+      wcFlags: f[base + F_FLAGS]!,
+      vendorErr: f[base + F_VENDOR_ERR]!,
+    };
+  }
+}
+
+/** A human-readable text for a completion status (`ibv_wc_status_str`). */
+export function wcStatusText(status: WcStatus): string {
+  return WC_STATUS_TEXT[WC_STATUS_NAME.indexOf(status)] ?? status;
+}
+
+/** Options of the waiting methods. */
+export interface WaitOptions {
+  /** Reject with ETIMEDOUT after this many milliseconds. */
+  timeoutMs?: number;
+  /** Reject with the signal's reason when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Spin on the CQ for up to this many microseconds before sleeping on the
+   * channel: lower latency for a burned core. Default 0.
+   */
+  busyPollUs?: number;
+}
+
+/** A completion channel (`ibv_comp_channel`), watched by the libuv loop. */
+export class CompletionChannel implements Disposable {
+  /** @internal */ readonly _native: NativeCompletionChannel;
+  /** The device it belongs to. */
+  readonly context: Context;
+
+  /** @internal Use {@link Context.createCompletionChannel}. */
+  constructor(context: Context) {
+    this.context = context;
+    this._native = new native.CompletionChannel(context._native);
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this._native.closed;
+  }
+
+  /** Closes the channel and, first, the CQs that use it. Harmless when already closed. */
+  close(): void {
+    this._native.close();
+    abortClosedWaiters();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+// CQs with pending waiters. Closing any ancestor closes the CQ natively
+// without the CQ's TS object hearing of it; every close() sweeps this set so
+// such waiters reject (EBADF) instead of hanging.
+const waitingQueues = new Set<CompletionQueue>();
+
+/** @internal Rejects the waiters of every CQ that has been closed. */
+export function abortClosedWaiters(): void {
+  for (const cq of waitingQueues) if (cq.closed) cq._abortWaiters();
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** A completion queue (`ibv_cq`). */
+export class CompletionQueue implements Disposable {
+  /** @internal */ readonly _native: NativeCompletionQueue;
+  /** The device it belongs to. */
+  readonly context: Context;
+  /** Its completion channel, if created with one (needed for the waiting methods). */
+  readonly channel: CompletionChannel | null;
+  #waiters: Waiter[] = [];
+  #armed = false;
+  #batch: CompletionBatch | undefined;
+
+  /** @internal Use {@link Context.createCq}. */
+  constructor(context: Context, entries: number, channel: CompletionChannel | null, compVector: number) {
+    this.context = context;
+    this.channel = channel;
+    this._native = new native.CompletionQueue(context._native, entries, channel?._native ?? null, compVector);
+    if (channel) this._native.setHandler(() => this.#onEvent());
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this._native.closed;
+  }
+
+  /** Actual capacity (at least what was asked for). */
+  get size(): number {
+    return this._native.size;
+  }
+
+  /**
+   * Polls up to `batch.capacity` completions into `batch` and returns how
+   * many (also in `batch.count`). Never blocks, never allocates.
+   */
+  pollInto(batch: CompletionBatch): number {
+    if (!(batch instanceof CompletionBatch)) throw new TypeError('ibv_poll_cq: batch must be a CompletionBatch');
+    const n = this._native.pollInto(batch.ids, batch.fields, batch.capacity);
+    batch.count = n;
+    return n;
+  }
+
+  /** Polls up to `max` completions and returns them as objects. Never blocks. */
+  poll(max = 16): WorkCompletion[] {
+    assertOpen(this.closed, 'ibv_poll_cq', 'CompletionQueue');
+    int('ibv_poll_cq', 'max', max, 1, 1 << 20);
+    const batch = this.#ensureBatch(max);
+    const n = this._native.pollInto(batch.ids, batch.fields, max);
+    batch.count = n;
+    const out: WorkCompletion[] = new Array<WorkCompletion>(n);
+    for (let i = 0; i < n; i++) out[i] = batch.get(i);
+    return out;
+  }
+
+  /**
+   * Arms the CQ so the next completion signals the channel
+   * (`ibv_req_notify_cq`). The waiting methods do this for you.
+   */
+  requestNotify(solicitedOnly = false): void {
+    this._native.requestNotify(solicitedOnly);
+  }
+
+  /**
+   * Resolves once the CQ holds completions (or the NIC signalled it; a
+   * wake-up can be spurious), sleeping on the event loop. Does not consume them.
+   */
+  wait(options: WaitOptions = {}): Promise<void> {
+    const m = 'CompletionQueue.wait';
+    try {
+      assertOpen(this.closed, m, 'CompletionQueue');
+      if (!this.channel) throw rdmaError(m, 'EINVAL', 'the CQ was created without a completion channel');
+      obj(m, 'options', options);
+      const timeoutMs = optInt(m, 'timeoutMs', options.timeoutMs, -1, 0, 0x7fffffff);
+      if (options.signal !== undefined) instance(m, 'signal', options.signal, AbortSignal);
+      options.signal?.throwIfAborted();
+      if (!this.#armed) {
+        this._native.requestNotify(false);
+        this.#armed = true;
+      }
+      return this.#sleep(timeoutMs, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Event-driven poll: returns as soon as at least one completion is in
+   * `batch` (its count), sleeping on the channel in between.
+   */
+  async pollWait(batch: CompletionBatch, options: WaitOptions = {}): Promise<number> {
+    const busyUs = optInt('CompletionQueue.pollWait', 'busyPollUs', options.busyPollUs, 0, 0, 10_000_000);
+    let n = this.pollInto(batch);
+    if (n > 0) return n;
+    if (busyUs > 0) {
+      const until = performance.now() + busyUs / 1000;
+      while (performance.now() < until) {
+        n = this.pollInto(batch);
+        if (n > 0) return n;
+      }
+    }
+    for (;;) {
+      if (!this.#armed && this.channel && !this.closed) {
+        this._native.requestNotify(false);
+        this.#armed = true;
+        // Completions that landed before arming raise no event: look again.
+        n = this.pollInto(batch);
+        if (n > 0) return n;
+      }
+      await this.wait(options);
+      n = this.pollInto(batch);
+      if (n > 0) return n;
+    }
+  }
+
+  /** Waits for and returns the next single completion. */
+  async next(options: WaitOptions = {}): Promise<WorkCompletion> {
+    const batch = this.#ensureBatch(1);
+    await this.pollWait(batch, options);
+    return batch.get(0);
+  }
+
+  /**
+   * Async iterator over completions, forever (until the CQ closes or the
+   * signal aborts), event-driven: `for await (const wc of cq.completions())`.
+   */
+  async *completions(options: WaitOptions = {}): AsyncGenerator<WorkCompletion, void, undefined> {
+    const batch = new CompletionBatch(32);
+    for (;;) {
+      let n: number;
+      try {
+        n = await this.pollWait(batch, options);
+      } catch (err) {
+        if (this.closed && (err as { code?: string }).code === 'EBADF') return;
+        throw err;
+      }
+      for (let i = 0; i < n; i++) yield batch.get(i);
+    }
+  }
+
+  /** Closes the CQ and, first, the QPs that use it. Pending waits reject with EBADF. */
+  close(): void {
+    this._native.close();
+    abortClosedWaiters();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  _abortWaiters(): void {
+    const err = rdmaError('CompletionQueue.wait', 'EBADF', 'CompletionQueue was closed while waiting');
+    this.#release().forEach((w) => w.reject(err));
+  }
+
+  #ensureBatch(n: number): CompletionBatch {
+    if (!this.#batch || this.#batch.capacity < n) this.#batch = new CompletionBatch(Math.max(n, 16));
+    return this.#batch;
+  }
+
+  #sleep(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          cleanup();
+          resolve();
+        },
+        reject: (err) => {
+          cleanup();
+          reject(err);
+        },
+      };
+      const drop = (err: unknown) => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        if (this.#waiters.length === 0) this.#idle();
+        waiter.reject(err);
+      };
+      const onAbort = () => drop(signal!.reason);
+      if (timeoutMs >= 0) {
+        timer = setTimeout(() => drop(rdmaError('CompletionQueue.wait', 'ETIMEDOUT', `no completion within ${timeoutMs} ms`)), timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#waiters.length === 0) {
+        this._native.ref();
+        waitingQueues.add(this);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #onEvent(): void {
+    this.#armed = false;
+    this.#release().forEach((w) => w.resolve());
+  }
+
+  #release(): Waiter[] {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#idle();
+    return waiters;
+  }
+
+  #idle(): void {
+    waitingQueues.delete(this);
+    if (!this.closed) this._native.unref();
+  }
+}

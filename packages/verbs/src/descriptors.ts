@@ -1,0 +1,220 @@
+/**
+ * Work requests and their encoding into the descriptor buffers the addon
+ * reads (layout documented in native/src/queue_pair.h). Encoding writes
+ * numbers and existing bigints into typed arrays: nothing is allocated per
+ * work request.
+ * @module
+ */
+import { RECV_HEADER_BYTES, SEND_FLAGS, SEND_HEADER_BYTES, SGE_BYTES, WR_OPCODE, type SendOpcode } from './constants.js';
+import { MemoryRegion } from './mr.js';
+import type { ProtectionDomain } from './pd.js';
+
+/** A scatter/gather entry: `length` bytes at `offset` in a registered region. */
+export interface Sge {
+  mr: MemoryRegion;
+  /** Default 0. */
+  offset?: number;
+  /** Default: the rest of the region from `offset`. */
+  length?: number;
+}
+
+/** The remote side of an RDMA or atomic operation. */
+export interface RemoteTarget {
+  /** Remote start address (from the peer's {@link MemoryRegion.remote}). */
+  address: bigint;
+  rkey: number;
+  /** Added to `address`; default 0. */
+  offset?: number;
+}
+
+/** A send-queue work request. */
+export interface SendWr {
+  /** Returned in the completion. Default `0n`. */
+  id?: bigint;
+  /** Default `'SEND'`. */
+  opcode?: SendOpcode;
+  /** Local memory to send from / read into. An empty list sends zero bytes. */
+  sg?: readonly Sge[];
+  /** Immediate data (u32, host order) for the `*_WITH_IMM` opcodes. */
+  imm?: number;
+  /** Target of RDMA_WRITE*, RDMA_READ and atomics. */
+  remote?: RemoteTarget;
+  /** ATOMIC_CMP_AND_SWP: value to compare; ATOMIC_FETCH_AND_ADD: value to add. */
+  compareAdd?: bigint;
+  /** ATOMIC_CMP_AND_SWP: value to store when equal. */
+  swap?: bigint;
+  /** Generate a completion. Default true. */
+  signaled?: boolean;
+  /** Wait for prior RDMA_READs and atomics to finish first. */
+  fence?: boolean;
+  /** Ask the receiver's CQ to signal a solicited-only waiter. */
+  solicited?: boolean;
+  /** Copy the payload into the WQE (up to the QP's `maxInlineData`). */
+  inline?: boolean;
+}
+
+/** A receive-queue work request. */
+export interface RecvWr {
+  /** Returned in the completion. Default `0n`. */
+  id?: bigint;
+  /** Where an incoming SEND lands. May be empty for RDMA_WRITE_WITH_IMM only. */
+  sg?: readonly Sge[];
+}
+
+const NEEDS_REMOTE = new Set<SendOpcode>(['RDMA_WRITE', 'RDMA_WRITE_WITH_IMM', 'RDMA_READ', 'ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
+const HAS_IMM = new Set<SendOpcode>(['SEND_WITH_IMM', 'RDMA_WRITE_WITH_IMM']);
+const ATOMIC = new Set<SendOpcode>(['ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** @internal One queue's descriptor buffer: `slots` slots of `header + maxSge` SGE records. */
+export class Descriptors {
+  readonly buffer: ArrayBuffer;
+  readonly slotBytes: number;
+  readonly u64: BigUint64Array;
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
+
+  constructor(
+    readonly slots: number,
+    readonly maxSge: number,
+    readonly headerBytes: number,
+  ) {
+    this.slotBytes = headerBytes + SGE_BYTES * maxSge;
+    this.buffer = new ArrayBuffer(this.slotBytes * slots);
+    this.u64 = new BigUint64Array(this.buffer);
+    this.f64 = new Float64Array(this.buffer);
+    this.u32 = new Uint32Array(this.buffer);
+  }
+
+  /** Writes the SGE list of slot `slot`; returns the SGE count. */
+  writeSges(method: string, index: number, slot: number, sg: readonly Sge[] | undefined, pd: ProtectionDomain): number {
+    if (sg === undefined) return 0;
+    if (!Array.isArray(sg)) throw new TypeError(`${method}: wr[${index}].sg must be an array`);
+    if (sg.length > this.maxSge) {
+      throw new RangeError(`${method}: wr[${index}] has ${sg.length} SGEs; this QP allows ${this.maxSge} (cap.max*Sge)`);
+    }
+    const base = slot * this.slotBytes + this.headerBytes;
+    for (let s = 0; s < sg.length; s++) {
+      const e = sg[s];
+      if (typeof e !== 'object' || e === null) throw new TypeError(`${method}: wr[${index}].sg[${s}] must be an object`);
+      const mr = e.mr;
+      if (!(mr instanceof MemoryRegion)) throw new TypeError(`${method}: wr[${index}].sg[${s}].mr must be a MemoryRegion`);
+      if (mr.pd !== pd) throw new TypeError(`${method}: wr[${index}].sg[${s}].mr is registered in another protection domain`);
+      if (mr.closed) throw new TypeError(`${method}: wr[${index}].sg[${s}].mr is closed (deregistered)`);
+      const offset = e.offset ?? 0;
+      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > mr.length) {
+        throw new RangeError(`${method}: wr[${index}].sg[${s}].offset must be an integer in [0, ${mr.length}]`);
+      }
+      const length = e.length ?? mr.length - offset;
+      if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > mr.length - offset || length > 0x7fffffff) {
+        throw new RangeError(`${method}: wr[${index}].sg[${s}].length must fit in the region (offset ${offset}, region ${mr.length} bytes)`);
+      }
+      const at = base + s * SGE_BYTES;
+      this.u64[at >> 3] = mr.address;
+      this.f64[(at >> 3) + 1] = offset;
+      this.u32[(at >> 2) + 4] = length;
+      this.u32[(at >> 2) + 5] = mr.lkey;
+    }
+    return sg.length;
+  }
+}
+
+/** @internal Encodes send work requests. */
+export class SendDescriptors extends Descriptors {
+  constructor(slots: number, maxSge: number) {
+    super(slots, maxSge, SEND_HEADER_BYTES);
+  }
+
+  write(method: string, index: number, wr: SendWr, pd: ProtectionDomain, maxInline: number): void {
+    if (typeof wr !== 'object' || wr === null) throw new TypeError(`${method}: wr[${index}] must be an object`);
+    const opcode = wr.opcode ?? 'SEND';
+    const op = WR_OPCODE[opcode];
+    if (op === undefined) throw new RangeError(`${method}: wr[${index}].opcode '${String(opcode)}' is not a send opcode`);
+    const slot = index;
+    const w = (slot * this.slotBytes) >> 3; // u64/f64 index of the slot
+    const h = (slot * this.slotBytes) >> 2; // u32 index of the slot
+
+    const id = wr.id ?? 0n;
+    if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
+    this.u64[w] = id;
+
+    let flags = wr.signaled === false ? 0 : SEND_FLAGS.SIGNALED;
+    if (wr.fence) flags |= SEND_FLAGS.FENCE;
+    if (wr.solicited) flags |= SEND_FLAGS.SOLICITED;
+    if (wr.inline) flags |= SEND_FLAGS.INLINE;
+
+    if (HAS_IMM.has(opcode)) {
+      const imm = wr.imm;
+      if (typeof imm !== 'number' || !Number.isInteger(imm) || imm < 0 || imm > 0xffffffff) {
+        throw new RangeError(`${method}: wr[${index}].imm must be a u32 for ${opcode}`);
+      }
+      this.u32[h + 10] = imm;
+    } else if (wr.imm !== undefined) {
+      throw new TypeError(`${method}: wr[${index}].imm is only valid for SEND_WITH_IMM and RDMA_WRITE_WITH_IMM`);
+    }
+
+    if (NEEDS_REMOTE.has(opcode)) {
+      const r = wr.remote;
+      if (typeof r !== 'object' || r === null) throw new TypeError(`${method}: wr[${index}].remote { address, rkey } is required for ${opcode}`);
+      if (typeof r.address !== 'bigint' || r.address < 0n || r.address > U64_MAX) {
+        throw new TypeError(`${method}: wr[${index}].remote.address must be a u64 bigint`);
+      }
+      if (typeof r.rkey !== 'number' || !Number.isInteger(r.rkey) || r.rkey < 0 || r.rkey > 0xffffffff) {
+        throw new RangeError(`${method}: wr[${index}].remote.rkey must be a u32`);
+      }
+      const off = r.offset ?? 0;
+      if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) {
+        throw new RangeError(`${method}: wr[${index}].remote.offset must be a non-negative integer`);
+      }
+      this.u64[w + 1] = r.address;
+      this.f64[w + 7] = off;
+      this.u32[h + 11] = r.rkey;
+    } else {
+      this.u64[w + 1] = 0n;
+      this.f64[w + 7] = 0;
+      this.u32[h + 11] = 0;
+    }
+
+    if (ATOMIC.has(opcode)) {
+      const r = wr.remote!;
+      if (((r.address + BigInt(r.offset ?? 0)) & 7n) !== 0n) {
+        throw new RangeError(`${method}: wr[${index}]: atomic target address must be 8-byte aligned`);
+      }
+      const ca = wr.compareAdd ?? 0n;
+      const swap = wr.swap ?? 0n;
+      if (typeof ca !== 'bigint' || typeof swap !== 'bigint') throw new TypeError(`${method}: wr[${index}].compareAdd/swap must be bigints`);
+      this.u64[w + 2] = BigInt.asUintN(64, ca);
+      this.u64[w + 3] = BigInt.asUintN(64, swap);
+      const sg = wr.sg;
+      if (!sg || sg.length !== 1 || (sg[0]!.length ?? sg[0]!.mr.length - (sg[0]!.offset ?? 0)) !== 8) {
+        throw new RangeError(`${method}: wr[${index}]: ${opcode} needs exactly one 8-byte SGE for the old value`);
+      }
+    }
+
+    this.u32[h + 8] = op;
+    this.u32[h + 9] = flags;
+    const n = this.writeSges(method, index, slot, wr.sg, pd);
+    this.u32[h + 12] = n;
+    if (wr.inline) {
+      let bytes = 0;
+      for (let s = 0; s < n; s++) bytes += this.u32[((slot * this.slotBytes + this.headerBytes + s * SGE_BYTES) >> 2) + 4]!;
+      if (bytes > maxInline) throw new RangeError(`${method}: wr[${index}]: ${bytes} inline bytes exceed this QP's maxInlineData ${maxInline}`);
+    }
+  }
+}
+
+/** @internal Encodes receive work requests. */
+export class RecvDescriptors extends Descriptors {
+  constructor(slots: number, maxSge: number) {
+    super(slots, maxSge, RECV_HEADER_BYTES);
+  }
+
+  write(method: string, index: number, wr: RecvWr, pd: ProtectionDomain): void {
+    if (typeof wr !== 'object' || wr === null) throw new TypeError(`${method}: wr[${index}] must be an object`);
+    const id = wr.id ?? 0n;
+    if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
+    const slotBytes = index * this.slotBytes;
+    this.u64[slotBytes >> 3] = id;
+    this.u32[(slotBytes >> 2) + 2] = this.writeSges(method, index, index, wr.sg, pd);
+  }
+}

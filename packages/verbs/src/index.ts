@@ -1,0 +1,64 @@
+/**
+ * # @rdmajs/verbs
+ *
+ * RDMA verbs for TypeScript: the objects of libibverbs, one class each,
+ * with checked arguments, typed errors and event-loop integration.
+ *
+ * ```ts
+ * import { openDevice } from '@rdmajs/verbs';
+ * using ctx = openDevice();                    // first device with an active port
+ * const pd = ctx.allocPd();
+ * const mr = pd.allocateMemory(4096, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+ * const cq = ctx.createCq({ channel: ctx.createCompletionChannel() });
+ * const qp = pd.createQp({ sendCq: cq });
+ * const local = qp.endpoint();                 // send to the peer, get theirs back
+ * qp.connect(remote);
+ * qp.postSend({ opcode: 'RDMA_WRITE', sg: [{ mr }], remote: { address, rkey } });
+ * const wc = await cq.next();                  // event-driven, no busy loop
+ * ```
+ *
+ * Lifetimes: every child holds its parent; closing a parent closes its
+ * children first (QPs, then MRs, then the PD...). `close()` twice is harmless,
+ * and every class supports `using` (`Symbol.dispose`).
+ * @module
+ */
+import { native } from './native.js';
+
+export { RdmaError, type RdmaErrorProps } from './errors.js';
+export type { Access, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
+export {
+  Context,
+  listDevices,
+  openDevice,
+  type CqOptions,
+  type DeviceAttributes,
+  type DeviceInfo,
+  type GidEntry,
+  type GidType,
+  type PortAttributes,
+} from './device.js';
+export { ProtectionDomain } from './pd.js';
+export { MemoryRegion, type RegisterOptions, type RemoteBuffer } from './mr.js';
+export { CompletionBatch, CompletionChannel, CompletionQueue, wcStatusText, type WaitOptions, type WorkCompletion } from './cq.js';
+export {
+  QueuePair,
+  checkEndpoint,
+  type AhAttributes,
+  type ConnectOptions,
+  type Endpoint,
+  type EndpointOptions,
+  type QpAttributes,
+  type QpCap,
+  type QpInfo,
+  type QpOptions,
+} from './qp.js';
+export type { RecvWr, RemoteTarget, SendWr, Sge } from './descriptors.js';
+export { formatGid, parseGid } from './gid.js';
+
+/**
+ * Makes registered memory safe across `fork()` (`ibv_fork_init`). Call it
+ * before opening any device if the process forks (e.g. `child_process`).
+ */
+export function forkInit(): void {
+  native.forkInit();
+}

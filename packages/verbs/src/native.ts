@@ -1,0 +1,113 @@
+/**
+ * Typed declarations of the native addon (`@rdmajs/native`). Internal: users
+ * import the classes in this package, which wrap these with checks and
+ * idiomatic names. Enum-valued fields are the raw `ibv_*` numbers.
+ * @internal
+ * @module
+ */
+import { createRequire } from 'node:module';
+
+import { RdmaError } from './errors.js';
+
+/** @internal */
+export interface NativeResource {
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** @internal */
+export interface NativeContext extends NativeResource {
+  readonly name: string;
+  queryDevice(): Record<string, unknown>;
+  queryPort(port: number): Record<string, unknown>;
+  queryGidTable(port?: number): Array<Record<string, unknown>>;
+}
+
+/** @internal */
+export type NativeProtectionDomain = NativeResource;
+
+/** @internal */
+export interface NativeMemoryRegion extends NativeResource {
+  readonly address: bigint;
+  readonly length: number;
+  readonly lkey: number;
+  readonly rkey: number;
+}
+
+/** @internal */
+export interface NativeCompletionChannel extends NativeResource {
+  readonly fd: number;
+}
+
+/** @internal */
+export interface NativeCompletionQueue extends NativeResource {
+  readonly size: number;
+  pollInto(ids: BigUint64Array, fields: Uint32Array, max?: number): number;
+  requestNotify(solicitedOnly?: boolean): void;
+  setHandler(handler?: () => void): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** @internal */
+export interface NativeQpCap {
+  maxSendWr: number;
+  maxRecvWr: number;
+  maxSendSge: number;
+  maxRecvSge: number;
+  maxInlineData: number;
+}
+
+/** @internal */
+export interface NativeQueuePair extends NativeResource {
+  readonly qpn: number;
+  readonly state: string;
+  readonly cap: NativeQpCap;
+  modify(attrs: Record<string, unknown>): void;
+  query(): Record<string, unknown>;
+  bindDescriptors(send: ArrayBuffer, recv: ArrayBuffer): void;
+  postSend(count: number): void;
+  postRecv(count: number): void;
+}
+
+/** @internal */
+export interface NativeConstants {
+  QP_TYPE: Record<string, number>;
+  QP_STATE: Record<string, number>;
+  MTU: Record<string, number>;
+  ACCESS: Record<string, number>;
+  WR_OPCODE: Record<string, number>;
+  SEND_FLAGS: Record<string, number>;
+  WC_OPCODE: Record<string, number>;
+  WC_FLAGS: Record<string, number>;
+  WC_STATUS: Record<string, number>;
+  WC_STATUS_TEXT: Record<number, string>;
+  WC_FIELDS: number;
+  SEND_HEADER_BYTES: number;
+  RECV_HEADER_BYTES: number;
+  SGE_BYTES: number;
+}
+
+/** @internal */
+export interface NativeAddon {
+  Context: { new (name: string): NativeContext; listDevices(): Array<Record<string, unknown>> };
+  ProtectionDomain: new (ctx: NativeContext) => NativeProtectionDomain;
+  MemoryRegion: new (pd: NativeProtectionDomain, buffer: ArrayBufferView | ArrayBufferLike, access: number) => NativeMemoryRegion;
+  CompletionChannel: new (ctx: NativeContext) => NativeCompletionChannel;
+  CompletionQueue: new (
+    ctx: NativeContext,
+    entries: number,
+    channel: NativeCompletionChannel | null,
+    compVector: number,
+  ) => NativeCompletionQueue;
+  QueuePair: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeQueuePair;
+  constants: NativeConstants;
+  setErrorClass(cls: typeof RdmaError): void;
+  forkInit(): void;
+}
+
+const require = createRequire(import.meta.url);
+
+/** @internal The loaded addon, with RdmaError installed as its error class. */
+export const native: NativeAddon = require('@rdmajs/native') as NativeAddon;
+native.setErrorClass(RdmaError);

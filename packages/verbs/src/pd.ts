@@ -1,0 +1,81 @@
+/**
+ * Protection domains: memory regions and queue pairs may only be used
+ * together when they share one.
+ * @module
+ */
+import { assertOpen } from './check.js';
+import { accessMask, type Access } from './constants.js';
+import type { Context } from './device.js';
+import { MemoryRegion, type RegisterOptions, checkRegistrable } from './mr.js';
+import { native, type NativeProtectionDomain } from './native.js';
+import { QueuePair, type QpOptions } from './qp.js';
+
+/** A protection domain (`ibv_pd`). */
+export class ProtectionDomain implements Disposable {
+  /** @internal */ readonly _native: NativeProtectionDomain;
+  /** The device this PD belongs to. */
+  readonly context: Context;
+
+  /** @internal Use {@link Context.allocPd}. */
+  constructor(context: Context) {
+    this.context = context;
+    this._native = new native.ProtectionDomain(context._native);
+  }
+
+  /** True once closed (directly or by closing the context). */
+  get closed(): boolean {
+    return this._native.closed;
+  }
+
+  /**
+   * Registers memory with the NIC. The memory stays pinned and alive until
+   * the region is closed, even if JS drops or detaches the buffer.
+   *
+   * Refuses slices of Node's shared Buffer pool (other Buffers share that
+   * memory and the NIC could overwrite them) unless `allowPooled` is set,
+   * and resizable or detached buffers always.
+   *
+   * @param buffer Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer.
+   * @param access Rights; `REMOTE_WRITE` and `REMOTE_ATOMIC` need `LOCAL_WRITE` too.
+   */
+  registerMemory(
+    buffer: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
+    access: readonly Access[] = ['LOCAL_WRITE'],
+    options: RegisterOptions = {},
+  ): MemoryRegion {
+    const m = 'ibv_reg_mr';
+    assertOpen(this.closed, m, 'ProtectionDomain');
+    const mask = accessMask(m, access);
+    checkRegistrable(m, buffer, options);
+    return new MemoryRegion(this, buffer, mask);
+  }
+
+  /**
+   * Allocates `size` zeroed bytes outside Node's Buffer pool and registers them.
+   * The region's {@link MemoryRegion.buffer} is the memory.
+   */
+  allocateMemory(size: number, access: readonly Access[] = ['LOCAL_WRITE']): MemoryRegion {
+    const m = 'ibv_reg_mr';
+    assertOpen(this.closed, m, 'ProtectionDomain');
+    if (typeof size !== 'number') throw new TypeError(`${m}: size must be a number`);
+    if (!Number.isInteger(size) || size < 1 || size > 2 ** 32) throw new RangeError(`${m}: size must be an integer in [1, 2^32]`);
+    const mask = accessMask(m, access);
+    return new MemoryRegion(this, Buffer.alloc(size), mask);
+  }
+
+  /** Creates a queue pair in this PD (state RESET; see {@link QueuePair.connect}). */
+  createQp(options: QpOptions): QueuePair {
+    assertOpen(this.closed, 'ibv_create_qp', 'ProtectionDomain');
+    return new QueuePair(this, options);
+  }
+
+  /** Closes the PD and, first, its queue pairs and memory regions. Harmless when already closed. */
+  close(): void {
+    this._native.close();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

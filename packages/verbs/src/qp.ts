@@ -1,0 +1,428 @@
+/**
+ * Queue pairs: the endpoints that move data.
+ *
+ * A QP starts in `RESET`. To talk to a peer, both sides exchange an
+ * {@link Endpoint} (any way they like: JSON over TCP, a file, rdma_cm) and
+ * call {@link QueuePair.connect}, which walks `RESET -> INIT -> RTR -> RTS`
+ * with sane defaults. {@link QueuePair.modify} gives full control.
+ * @module
+ */
+import { randomInt } from 'node:crypto';
+
+import { assertOpen, instance, int, obj, optBool, optInt } from './check.js';
+import { QP_STATE, QP_STATE_NAME, QP_TYPE, accessMask, accessNames, mtuBytes, mtuEnum, type Access, type Mtu, type QpState, type QpType } from './constants.js';
+import { CompletionQueue } from './cq.js';
+import { RecvDescriptors, SendDescriptors, type RecvWr, type SendWr } from './descriptors.js';
+import { rdmaError } from './errors.js';
+import { formatGid, parseGid } from './gid.js';
+import { native, type NativeQueuePair } from './native.js';
+import type { ProtectionDomain } from './pd.js';
+
+/** Queue capacities. The device may round them up; {@link QueuePair.cap} holds the result. */
+export interface QpCap {
+  /** Outstanding send work requests. Default 128. */
+  maxSendWr?: number;
+  /** Outstanding receive work requests. Default 128. */
+  maxRecvWr?: number;
+  /** SGEs per send work request. Default 1. */
+  maxSendSge?: number;
+  /** SGEs per receive work request. Default 1. */
+  maxRecvSge?: number;
+  /** Bytes a send may carry inline. Default 0. */
+  maxInlineData?: number;
+}
+
+/** Options of {@link ProtectionDomain.createQp}. */
+export interface QpOptions {
+  /** Default `'RC'`. */
+  type?: QpType;
+  /** CQ for send completions. */
+  sendCq: CompletionQueue;
+  /** CQ for receive completions. Default: `sendCq`. */
+  recvCq?: CompletionQueue;
+  cap?: QpCap;
+  /** Signal every send, whatever its `signaled` flag. Default false. */
+  sqSigAll?: boolean;
+}
+
+/**
+ * Everything a peer needs to connect to a QP. Plain data: `JSON.stringify`
+ * it, send it, `JSON.parse` it on the other side.
+ */
+export interface Endpoint {
+  /** QP number. */
+  qpn: number;
+  /** Initial packet sequence number of this side's send queue. */
+  psn: number;
+  /** Port GID in eight-group text form. */
+  gid: string;
+  /** Port LID (InfiniBand; 0 on RoCE). */
+  lid: number;
+  /** Port number. */
+  port: number;
+  /** Active MTU in bytes. */
+  mtu: Mtu;
+}
+
+/** Options of {@link QueuePair.endpoint}. */
+export interface EndpointOptions {
+  /** Local port. Default 1. */
+  port?: number;
+  /** Local GID index. Default: {@link Context.defaultGid}. */
+  gidIndex?: number;
+}
+
+/** Options of {@link QueuePair.connect} and the `to*` helpers. */
+export interface ConnectOptions {
+  /** Rights peers get on this QP. Default: remote write, read and atomics. */
+  access?: readonly Access[];
+  /** Path MTU; default the smaller of both sides' active MTUs. */
+  mtu?: Mtu;
+  /** Partition key index. Default 0. */
+  pkeyIndex?: number;
+  /** Service level. Default 0. */
+  sl?: number;
+  /** GRH traffic class. Default 0. */
+  trafficClass?: number;
+  /** GRH hop limit. Default 64. */
+  hopLimit?: number;
+  /** Local ACK timeout, 4.096 µs * 2^timeout. Default 14 (~67 ms). */
+  timeout?: number;
+  /** Transport retries. Default 7. */
+  retryCnt?: number;
+  /** Receiver-not-ready retries (7 = forever). Default 7. */
+  rnrRetry?: number;
+  /** RNR NAK timer code. Default 12 (0.64 ms). */
+  minRnrTimer?: number;
+  /** Outstanding RDMA reads/atomics this side issues. Default: device max, up to 16. */
+  maxRdAtomic?: number;
+  /** Outstanding RDMA reads/atomics this side serves. Default: device max, up to 16. */
+  maxDestRdAtomic?: number;
+}
+
+/** Address vector attributes (`ibv_ah_attr`) for {@link QpAttributes}. */
+export interface AhAttributes {
+  dlid?: number;
+  sl?: number;
+  srcPathBits?: number;
+  staticRate?: number;
+  portNum?: number;
+  /** Global routing header; required on RoCE. */
+  grh?: { dgid: string | Uint8Array; flowLabel?: number; sgidIndex?: number; hopLimit?: number; trafficClass?: number };
+}
+
+/** QP attributes for {@link QueuePair.modify}: each present field is applied. */
+export interface QpAttributes {
+  qpState?: QpState;
+  curQpState?: QpState;
+  pathMtu?: Mtu;
+  qkey?: number;
+  rqPsn?: number;
+  sqPsn?: number;
+  destQpNum?: number;
+  access?: readonly Access[];
+  pkeyIndex?: number;
+  portNum?: number;
+  ahAttr?: AhAttributes;
+  timeout?: number;
+  retryCnt?: number;
+  rnrRetry?: number;
+  minRnrTimer?: number;
+  maxRdAtomic?: number;
+  maxDestRdAtomic?: number;
+}
+
+/** What {@link QueuePair.query} returns. */
+export interface QpInfo {
+  qpState: QpState;
+  pathMtu: Mtu;
+  qkey: number;
+  rqPsn: number;
+  sqPsn: number;
+  destQpNum: number;
+  access: Access[];
+  pkeyIndex: number;
+  portNum: number;
+  timeout: number;
+  retryCnt: number;
+  rnrRetry: number;
+  minRnrTimer: number;
+  maxRdAtomic: number;
+  maxDestRdAtomic: number;
+  sqSigAll: boolean;
+  cap: Required<QpCap>;
+  ahAttr: { dlid: number; sl: number; portNum: number; grh?: { dgid: string; flowLabel: number; sgidIndex: number; hopLimit: number; trafficClass: number } };
+}
+
+const POSTABLE_SEND = new Set<QpState>(['RTS', 'SQD', 'SQE', 'ERR']);
+const POSTABLE_RECV = new Set<QpState>(['INIT', 'RTR', 'RTS', 'SQD', 'SQE', 'ERR']);
+
+/** Validates a peer's endpoint (it may come from the network). */
+export function checkEndpoint(method: string, value: unknown): Endpoint {
+  const e = obj<Partial<Endpoint>>(method, 'remote endpoint', value);
+  int(method, 'remote.qpn', e.qpn, 1, 0xffffff);
+  int(method, 'remote.psn', e.psn, 0, 0xffffff);
+  int(method, 'remote.lid', e.lid, 0, 0xffff);
+  int(method, 'remote.port', e.port, 1, 255);
+  mtuEnum(int(method, 'remote.mtu', e.mtu, 256, 4096));
+  if (typeof e.gid !== 'string') throw new TypeError(`${method}: remote.gid must be a string`);
+  parseGid(e.gid);
+  return e as Endpoint;
+}
+
+/** A queue pair (`ibv_qp`). */
+export class QueuePair implements Disposable {
+  /** @internal */ readonly _native: NativeQueuePair;
+  /** The protection domain it lives in. */
+  readonly pd: ProtectionDomain;
+  readonly type: QpType;
+  readonly sendCq: CompletionQueue;
+  readonly recvCq: CompletionQueue;
+  /** QP number. */
+  readonly qpn: number;
+  /** Actual capacities. */
+  readonly cap: Readonly<Required<QpCap>>;
+  #state: QpState = 'RESET';
+  #send: SendDescriptors;
+  #recv: RecvDescriptors;
+  #port = 1;
+  #gidIndex: number | undefined;
+  #psn = randomInt(0, 1 << 24);
+
+  /** @internal Use {@link ProtectionDomain.createQp}. */
+  constructor(pd: ProtectionDomain, options: QpOptions) {
+    const m = 'ibv_create_qp';
+    const o = obj<QpOptions>(m, 'options', options);
+    const type = o.type ?? 'RC';
+    if (type !== 'RC' && type !== 'UC') throw new RangeError(`${m}: type must be 'RC' or 'UC', got ${String(type)}`);
+    const sendCq = instance(m, 'sendCq', o.sendCq, CompletionQueue);
+    const recvCq = o.recvCq === undefined ? sendCq : instance(m, 'recvCq', o.recvCq, CompletionQueue);
+    const cap = obj<QpCap>(m, 'cap', o.cap ?? {});
+    this._native = new native.QueuePair(pd._native, {
+      type: QP_TYPE[type],
+      sendCq: sendCq._native,
+      recvCq: recvCq._native,
+      maxSendWr: optInt(m, 'cap.maxSendWr', cap.maxSendWr, 128, 1, 1 << 20),
+      maxRecvWr: optInt(m, 'cap.maxRecvWr', cap.maxRecvWr, 128, 1, 1 << 20),
+      maxSendSge: optInt(m, 'cap.maxSendSge', cap.maxSendSge, 1, 1, 64),
+      maxRecvSge: optInt(m, 'cap.maxRecvSge', cap.maxRecvSge, 1, 1, 64),
+      maxInlineData: optInt(m, 'cap.maxInlineData', cap.maxInlineData, 0, 0, 1 << 16),
+      sqSigAll: optBool(m, 'sqSigAll', o.sqSigAll, false),
+    });
+    this.pd = pd;
+    this.type = type;
+    this.sendCq = sendCq;
+    this.recvCq = recvCq;
+    this.qpn = this._native.qpn;
+    this.cap = Object.freeze({ ...this._native.cap });
+    this.#send = new SendDescriptors(this.cap.maxSendWr, this.cap.maxSendSge);
+    this.#recv = new RecvDescriptors(this.cap.maxRecvWr, this.cap.maxRecvSge);
+    this._native.bindDescriptors(this.#send.buffer, this.#recv.buffer);
+  }
+
+  /** True once closed (directly or by closing its PD, CQs or device). */
+  get closed(): boolean {
+    return this._native.closed;
+  }
+
+  /** State after the last transition made through this object (see {@link query} for the device's view). */
+  get state(): QpState {
+    return this.closed ? 'RESET' : this.#state;
+  }
+
+  /**
+   * This QP's endpoint, to hand to the peer. Also fixes the local port and
+   * GID that {@link connect} will use.
+   */
+  endpoint(options: EndpointOptions = {}): Endpoint {
+    const m = 'QueuePair.endpoint';
+    assertOpen(this.closed, m, 'QueuePair');
+    obj(m, 'options', options);
+    const ctx = this.pd.context;
+    this.#port = optInt(m, 'port', options.port, 1, 1, 255);
+    const port = ctx.queryPort(this.#port);
+    let gid: string;
+    if (options.gidIndex !== undefined) {
+      const index = int(m, 'gidIndex', options.gidIndex, 0, 255);
+      const entry = ctx.gidTable(this.#port).find((e) => e.index === index);
+      if (!entry) throw rdmaError('ibv_query_gid', 'EINVAL', `${ctx.name} port ${this.#port} has no valid GID at index ${index}`);
+      this.#gidIndex = index;
+      gid = entry.gid;
+    } else if (port.linkLayer === 'ETHERNET') {
+      const entry = ctx.defaultGid(this.#port);
+      this.#gidIndex = entry.index;
+      gid = entry.gid;
+    } else {
+      const entry = ctx.gidTable(this.#port)[0];
+      this.#gidIndex = entry?.index;
+      gid = entry?.gid ?? formatGid(new Uint8Array(16));
+    }
+    return { qpn: this.qpn, psn: this.#psn, gid, lid: port.lid, port: this.#port, mtu: port.activeMtu as Mtu };
+  }
+
+  /**
+   * Connects to a peer's endpoint: `RESET -> INIT -> RTR -> RTS`. Calls
+   * {@link endpoint} first if you have not. Returns `this`.
+   */
+  connect(remote: Endpoint, options: ConnectOptions = {}): this {
+    const m = 'QueuePair.connect';
+    assertOpen(this.closed, m, 'QueuePair');
+    const r = checkEndpoint(m, remote);
+    obj(m, 'options', options);
+    if (this.#gidIndex === undefined) this.endpoint();
+    this.toInit(options);
+    this.toRtr(r, options);
+    this.toRts(options);
+    return this;
+  }
+
+  /** `RESET -> INIT`: port, partition and the rights peers get. */
+  toInit(options: ConnectOptions = {}): void {
+    const access = options.access ?? (this.type === 'RC' ? ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ', 'REMOTE_ATOMIC'] : ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    this.modify({ qpState: 'INIT', pkeyIndex: options.pkeyIndex ?? 0, portNum: this.#port, access });
+  }
+
+  /** `INIT -> RTR`: where the peer is and what it will send. */
+  toRtr(remote: Endpoint, options: ConnectOptions = {}): void {
+    const m = 'QueuePair.toRtr';
+    const r = checkEndpoint(m, remote);
+    if (this.#gidIndex === undefined) this.endpoint();
+    const ctx = this.pd.context;
+    const port = ctx.queryPort(this.#port);
+    const mtu = options.mtu ?? (Math.min(port.activeMtu, r.mtu) as Mtu);
+    const global = port.linkLayer === 'ETHERNET' || r.lid === 0;
+    const attrs: QpAttributes = {
+      qpState: 'RTR',
+      pathMtu: mtu,
+      destQpNum: r.qpn,
+      rqPsn: r.psn,
+      ahAttr: {
+        dlid: r.lid,
+        sl: optInt(m, 'sl', options.sl, 0, 0, 15),
+        portNum: this.#port,
+        ...(global
+          ? { grh: { dgid: r.gid, sgidIndex: this.#gidIndex ?? 0, hopLimit: options.hopLimit ?? 64, trafficClass: options.trafficClass ?? 0 } }
+          : {}),
+      },
+    };
+    if (this.type === 'RC') {
+      attrs.maxDestRdAtomic = options.maxDestRdAtomic ?? Math.min(ctx.queryDevice().maxQpRdAtom, 16);
+      attrs.minRnrTimer = options.minRnrTimer ?? 12;
+    }
+    this.modify(attrs);
+  }
+
+  /** `RTR -> RTS`: send-side timers and this side's PSN. */
+  toRts(options: ConnectOptions = {}): void {
+    const attrs: QpAttributes = { qpState: 'RTS', sqPsn: this.#psn };
+    if (this.type === 'RC') {
+      attrs.timeout = options.timeout ?? 14;
+      attrs.retryCnt = options.retryCnt ?? 7;
+      attrs.rnrRetry = options.rnrRetry ?? 7;
+      attrs.maxRdAtomic = options.maxRdAtomic ?? Math.min(this.pd.context.queryDevice().maxQpInitRdAtom, 16);
+    }
+    this.modify(attrs);
+  }
+
+  /** Applies the given attributes (`ibv_modify_qp`); only present fields are set. */
+  modify(attributes: QpAttributes): void {
+    const m = 'ibv_modify_qp';
+    assertOpen(this.closed, m, 'QueuePair');
+    const a = obj<QpAttributes>(m, 'attributes', attributes);
+    const raw: Record<string, unknown> = {};
+    const state = (name: string, s: QpState | undefined) => {
+      if (s === undefined) return;
+      const v = QP_STATE[s];
+      if (v === undefined) throw new RangeError(`${m}: ${name} '${String(s)}' is not a QP state`);
+      raw[name] = v;
+    };
+    state('qpState', a.qpState);
+    state('curQpState', a.curQpState);
+    if (a.pathMtu !== undefined) raw.pathMtu = mtuEnum(a.pathMtu);
+    if (a.access !== undefined) raw.qpAccessFlags = accessMask(m, a.access);
+    for (const k of ['qkey', 'rqPsn', 'sqPsn', 'destQpNum', 'pkeyIndex', 'portNum', 'timeout', 'retryCnt', 'rnrRetry', 'minRnrTimer', 'maxRdAtomic', 'maxDestRdAtomic'] as const) {
+      if (a[k] !== undefined) raw[k] = a[k];
+    }
+    if (a.ahAttr !== undefined) {
+      const ah = obj<AhAttributes>(m, 'ahAttr', a.ahAttr);
+      const out: Record<string, unknown> = { ...ah };
+      if (ah.grh !== undefined) {
+        const g = obj<NonNullable<AhAttributes['grh']>>(m, 'ahAttr.grh', ah.grh);
+        out.grh = { ...g, dgid: typeof g.dgid === 'string' ? parseGid(g.dgid) : g.dgid };
+      }
+      raw.ahAttr = out;
+    }
+    this._native.modify(raw);
+    this.#state = this._native.state as QpState;
+  }
+
+  /** Reads the QP's attributes from the device (and refreshes {@link state}). */
+  query(): QpInfo {
+    const q = this._native.query() as Record<string, unknown> & { ahAttr: Record<string, unknown> & { grh?: Record<string, unknown> } };
+    this.#state = QP_STATE_NAME[q.qpState as number]!;
+    const { qpAccessFlags, ...rest } = q;
+    const grh = q.ahAttr.grh;
+    return {
+      ...(rest as unknown as QpInfo),
+      qpState: this.#state,
+      pathMtu: mtuBytes(q.pathMtu as number),
+      access: accessNames(qpAccessFlags as number),
+      ahAttr: { ...(q.ahAttr as unknown as QpInfo['ahAttr']), ...(grh ? { grh: { ...(grh as unknown as NonNullable<QpInfo['ahAttr']['grh']>), dgid: formatGid(grh.dgid as Buffer) } } : {}) },
+    };
+  }
+
+  /**
+   * Posts one work request or a chain of them (one doorbell). Validates
+   * every request before posting any. Throws RdmaError on refusal, with
+   * `posted` = how many of the list went out.
+   */
+  postSend(wrs: SendWr | readonly SendWr[]): void {
+    const m = 'ibv_post_send';
+    assertOpen(this.closed, m, 'QueuePair');
+    if (!POSTABLE_SEND.has(this.#state)) {
+      throw rdmaError(m, 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; connect() it (to RTS) before sending`);
+    }
+    const pd = this.pd;
+    const maxInline = this.cap.maxInlineData;
+    if (Array.isArray(wrs)) {
+      const n = wrs.length;
+      if (n === 0) return;
+      if (n > this.#send.slots) throw new RangeError(`${m}: ${n} work requests exceed the send queue depth ${this.#send.slots}`);
+      for (let i = 0; i < n; i++) this.#send.write(m, i, wrs[i], pd, maxInline);
+      this._native.postSend(n);
+    } else {
+      this.#send.write(m, 0, wrs as SendWr, pd, maxInline);
+      this._native.postSend(1);
+    }
+  }
+
+  /** Posts one receive work request or a chain of them. */
+  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
+    const m = 'ibv_post_recv';
+    assertOpen(this.closed, m, 'QueuePair');
+    if (!POSTABLE_RECV.has(this.#state)) {
+      throw rdmaError(m, 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; move it to INIT or later before posting receives`);
+    }
+    const pd = this.pd;
+    if (Array.isArray(wrs)) {
+      const n = wrs.length;
+      if (n === 0) return;
+      if (n > this.#recv.slots) throw new RangeError(`${m}: ${n} work requests exceed the receive queue depth ${this.#recv.slots}`);
+      for (let i = 0; i < n; i++) this.#recv.write(m, i, wrs[i], pd);
+      this._native.postRecv(n);
+    } else {
+      this.#recv.write(m, 0, wrs as RecvWr, pd);
+      this._native.postRecv(1);
+    }
+  }
+
+  /** Destroys the QP; outstanding work is flushed. Harmless when already closed. */
+  close(): void {
+    this._native.close();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

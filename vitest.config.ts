@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` needs no RDMA device; `device` runs on a real one (the
+// SoftRoCE testbed VM when the host has none; see scripts/test.sh).
+export default defineConfig({
+  test: {
+    reporters: ['verbose'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'device',
+          include: ['packages/*/test/device/**/*.test.ts'],
+          globalSetup: ['packages/verbs/test/device/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One rxe device, 2 vCPUs under emulation: files run one at a time
+          // so a slow file cannot starve another's timers.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
