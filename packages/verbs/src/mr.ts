@@ -40,7 +40,8 @@ export function checkRegistrable(method: string, buffer: unknown, options: Regis
   if ((ab as ArrayBuffer & { resizable?: boolean }).resizable || (ab as SharedArrayBuffer & { growable?: boolean }).growable) {
     throw new TypeError(`${method}: buffer is resizable; register a fixed-length buffer`);
   }
-  if (length === 0) throw new RangeError(`${method}: buffer must not be empty`);
+  // A detached buffer also reads as empty; the addon tells the two apart.
+  if (length === 0 && ab.byteLength !== 0) throw new RangeError(`${method}: buffer must not be empty`);
   if (
     Buffer.isBuffer(buffer) &&
     !options.allowPooled &&

@@ -76,7 +76,7 @@ describe('checkRegistrable', () => {
     expect(() => checkRegistrable('ibv_reg_mr', Buffer.allocUnsafeSlow(16), {})).not.toThrow();
     const resizable = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(8, { maxByteLength: 16 });
     expect(() => checkRegistrable('ibv_reg_mr', resizable, {})).toThrow(/resizable/);
-    expect(() => checkRegistrable('ibv_reg_mr', new Uint8Array(0), {})).toThrow(RangeError);
+    expect(() => checkRegistrable('ibv_reg_mr', new Uint8Array(new ArrayBuffer(8), 8), {})).toThrow(RangeError);
     expect(() => checkRegistrable('ibv_reg_mr', 'str', {})).toThrow(TypeError);
   });
 });

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * rdmajs-testbed: a SoftRoCE VM on demand.
+ *
+ *   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] -- <cmd...>
+ *   rdmajs-testbed auto [...] -- <cmd...>   on this host's RDMA device if it has one, else in the VM
+ *   rdmajs-testbed prepare                  fetch the kernel and build the initramfs (once)
+ *   rdmajs-testbed doctor                   check what this machine has
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+import { cacheDir, cachedTestbed, prepare } from './cache.js';
+import { activeRdmaDevices } from './detect.js';
+import { runInTestbed, type RunOptions } from './vm.js';
+
+const USAGE = `usage:
+  rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--quiet] -- <command...>
+      run the command in a SoftRoCE VM (rxe0 at 10.9.0.1), in this directory;
+      exits with the command's exit code
+  rdmajs-testbed auto [same options] -- <command...>
+      run on this host's RDMA device if it has an active one, else as 'run'
+  rdmajs-testbed prepare    download the kernel and build the initramfs (cached)
+  rdmajs-testbed doctor     check qemu, packages, cache and devices
+`;
+
+function parseRunArgs(argv: string[]): Omit<RunOptions, 'onOutput'> {
+  const sep = argv.indexOf('--');
+  const flags = sep >= 0 ? argv.slice(0, sep) : [];
+  const command = sep >= 0 ? argv.slice(sep + 1) : argv;
+  if (command.length === 0) throw new Error('no command given (put it after --)');
+  const opts: Omit<RunOptions, 'onOutput'> = { command };
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i]!;
+    const num = () => {
+      const v = Number(flags[++i]);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} needs a positive number`);
+      return v;
+    };
+    if (flag === '--memory') opts.memoryMiB = num();
+    else if (flag === '--cpus') opts.cpus = num();
+    else if (flag === '--timeout') opts.timeoutMs = num() * 1000;
+    else if (flag === '--quiet') opts.quiet = true;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return opts;
+}
+
+async function runVm(argv: string[]): Promise<number> {
+  const opts = parseRunArgs(argv);
+  const result = await runInTestbed({ ...opts, onOutput: (s) => process.stdout.write(s) });
+  return result.exitCode;
+}
+
+function runHost(command: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
+    child.on('error', (err) => {
+      process.stderr.write(`rdmajs-testbed: ${err.message}\n`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+function doctor(): number {
+  const row = (ok: boolean | 'info', what: string, detail: string) =>
+    console.log(`${ok === 'info' ? ' ' : ok ? '✓' : '✗'} ${what.padEnd(22)} ${detail}`);
+  let essential = true;
+  const host = activeRdmaDevices();
+  row('info', 'host RDMA devices', host.length ? host.join(', ') + ' (tests run on them directly)' : 'none (tests use the VM)');
+  const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+  for (const [cmd, pkg] of [
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+    ['apt-get', 'apt'],
+    ['dpkg-deb', 'dpkg'],
+    ['cpio', 'cpio'],
+    ['ip', 'iproute2'],
+    ['rdma', 'iproute2'],
+  ] as const) {
+    const ok = has(cmd);
+    if (!ok && !host.length) essential = false;
+    row(ok, cmd, ok ? 'found' : `missing: apt-get install ${pkg}`);
+  }
+  for (const [file, pkg] of [
+    ['/usr/include/infiniband/verbs.h', 'libibverbs-dev'],
+    ['/usr/include/rdma/rdma_cma.h', 'librdmacm-dev'],
+    ['/etc/libibverbs.d/rxe.driver', 'ibverbs-providers'],
+  ] as const) {
+    const ok = existsSync(file);
+    if (!ok) essential = false;
+    row(ok, pkg, ok ? 'installed' : `missing: apt-get install ${pkg}`);
+  }
+  row('info', 'acceleration', existsSync('/dev/kvm') ? 'kvm' : 'none: tcg emulation (slower, works)');
+  const tb = cachedTestbed();
+  row('info', 'testbed cache', tb ? `${tb.kernelVersion} in ${cacheDir()}` : `empty (${cacheDir()}); 'rdmajs-testbed prepare' fills it`);
+  console.log(essential ? 'ready' : 'missing essentials above');
+  return essential ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run':
+      return runVm(rest);
+    case 'auto': {
+      const opts = parseRunArgs(rest);
+      const host = activeRdmaDevices();
+      if (host.length > 0) {
+        process.stderr.write(`[rdmajs-testbed] using this host's RDMA device(s): ${host.join(', ')}\n`);
+        return runHost(opts.command);
+      }
+      return runVm(rest);
+    }
+    case 'prepare': {
+      const tb = await prepare();
+      console.log(`testbed ready: kernel ${tb.kernelVersion} in ${tb.root}`);
+      return 0;
+    }
+    case 'doctor':
+      return doctor();
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`rdmajs-testbed: unknown command '${cmd}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`rdmajs-testbed: ${err.message}\n`);
+    process.exit(125);
+  },
+);

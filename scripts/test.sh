@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests here, then the device suite on a real RDMA
+# device (this host's, or the SoftRoCE testbed VM's). Ends with one summary
+# line "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+status=0
+
+echo "== unit tests (no device)"
+node_modules/.bin/vitest run --project unit 2>&1 | tee "$log_dir/unit.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== device tests (real RDMA; the testbed VM when this host has none)"
+node packages/testbed/dist/cli.js auto --timeout 2400 -- node_modules/.bin/vitest run --project device 2>&1 |
+  tee "$log_dir/device.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# Sum vitest's "Tests  X failed | Y passed (Z)" lines.
+passed=0
+failed=0
+for f in "$log_dir"/*.log; do
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$f" | grep -E '^ *Tests +' | tail -1)
+  p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true)
+  x=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || true)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${x:-0}))
+  if [ -z "$line" ]; then
+    echo "no test summary in $(basename "$f" .log) run" >&2
+    status=1
+  fi
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"
