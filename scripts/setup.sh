@@ -28,15 +28,21 @@ if ((${#missing[@]})); then
   "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# npm dependencies: reinstall when the lockfile changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm dependencies: (re)install when the lockfile differs from the last install's.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.rdmajs-lock 2>/dev/null)" != "$lock_hash" ]; then
   say "installing npm dependencies"
   npm ci --ignore-scripts --no-audit --no-fund
+  echo "$lock_hash" >node_modules/.rdmajs-lock
+  rm -rf native/build # its Makefile points into the old node_modules
 fi
 
 say "building (native addon + TypeScript)"
 if [ ! -f native/build/Makefile ]; then
-  (cd native && npx --no-install node-gyp configure)
+  (cd native && npx --no-install node-gyp configure) >/tmp/rdmajs-native-build.log 2>&1 || {
+    cat /tmp/rdmajs-native-build.log >&2
+    exit 1
+  }
 fi
 (cd native && npx --no-install node-gyp build -j "$(nproc)") >/tmp/rdmajs-native-build.log 2>&1 || {
   cat /tmp/rdmajs-native-build.log >&2
