@@ -81,17 +81,24 @@ Napi::Value ForkInit(const Napi::CallbackInfo& info) {
 }
 
 // Closes every open context (and so, in order, everything under it) before
-// the environment goes away, so no verbs handle outlives its JS world.
-void Teardown(void* arg) {
+// the environment goes away, so no verbs handle outlives its JS world. Async:
+// Node waits until the libuv handles this closes are gone.
+void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* data = static_cast<AddonData*>(arg);
-  data->tearingDown = true;
   while (!data->contexts.empty()) (*data->contexts.begin())->Close();
+  if (data->pendingCloses == 0) {
+    napi_remove_async_cleanup_hook(handle);
+  } else {
+    data->teardown = handle;
+  }
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
-  env.AddCleanupHook(Teardown, data);
+  if (napi_add_async_cleanup_hook(env, Teardown, data, nullptr) != napi_ok) {
+    throw Napi::Error::New(env, "rdmajs: cannot register the environment cleanup hook");
+  }
 
   auto add = [&](const char* name, Napi::Function ctor, Napi::FunctionReference& ref) {
     ref = Napi::Persistent(ctor);

@@ -11,6 +11,20 @@ namespace rdmajs {
 
 AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+void CloseUvHandle(Napi::Env env, uv_handle_t* handle) {
+  AddonData* data = GetData(env);
+  data->pendingCloses++;
+  handle->data = data;
+  uv_close(handle, [](uv_handle_t* h) {
+    auto* d = static_cast<AddonData*>(h->data);
+    delete reinterpret_cast<uv_poll_t*>(h);
+    if (--d->pendingCloses == 0 && d->teardown != nullptr) {
+      napi_remove_async_cleanup_hook(d->teardown);
+      d->teardown = nullptr;
+    }
+  });
+}
+
 int Resource::Close() {
   if (closed_) return 0;
   // Dependents remove themselves from dependents_ as they close.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
 #include <cstdint>
 #include <string>
@@ -24,8 +25,16 @@ struct AddonData {
   Napi::FunctionReference cqCtor;
   Napi::FunctionReference qpCtor;
   std::unordered_set<Context*> contexts;  // open contexts, closed at env teardown
-  bool tearingDown = false;
+  // libuv handles being closed. Teardown is an async cleanup hook that Node
+  // waits for, so no close callback (our code) runs after the addon is
+  // unloaded (a worker exiting unloads it).
+  int pendingCloses = 0;
+  napi_async_cleanup_hook_handle teardown = nullptr;
 };
+
+// Closes a heap-allocated libuv handle, deleting it (and, during teardown,
+// letting Node finish) once libuv is done with it.
+void CloseUvHandle(Napi::Env env, uv_handle_t* handle);
 
 AddonData* GetData(Napi::Env env);
 

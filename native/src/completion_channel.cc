@@ -95,8 +95,7 @@ void CompletionChannel::Forget(CompletionQueue* cq) {
 int CompletionChannel::Release() {
   if (channel_ == nullptr) return 0;
   if (poll_ != nullptr) {
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(poll_));
     poll_ = nullptr;
   }
   int err = ibv_destroy_comp_channel(channel_);
