@@ -10,7 +10,11 @@
         "src/memory_region.cc",
         "src/completion_channel.cc",
         "src/completion_queue.cc",
-        "src/queue_pair.cc"
+        "src/queue_pair.cc",
+        "src/shared_receive_queue.cc",
+        "src/address_handle.cc",
+        "src/descriptors.cc",
+        "src/work_tracker.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -9,6 +9,8 @@
 #include "memory_region.h"
 #include "protection_domain.h"
 #include "queue_pair.h"
+#include "shared_receive_queue.h"
+#include "address_handle.h"
 
 namespace rdmajs {
 
@@ -110,6 +112,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("CompletionChannel", CompletionChannel::Init(env), data->channelCtor);
   add("CompletionQueue", CompletionQueue::Init(env), data->cqCtor);
   add("QueuePair", QueuePair::Init(env), data->qpCtor);
+  add("SharedReceiveQueue", SharedReceiveQueue::Init(env), data->srqCtor);
+  add("AddressHandle", AddressHandle::Init(env), data->ahCtor);
   exports.Set("constants", Constants(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("forkInit", Napi::Function::New(env, ForkInit, "forkInit"));

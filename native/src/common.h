@@ -24,6 +24,8 @@ struct AddonData {
   Napi::FunctionReference channelCtor;
   Napi::FunctionReference cqCtor;
   Napi::FunctionReference qpCtor;
+  Napi::FunctionReference srqCtor;
+  Napi::FunctionReference ahCtor;
   std::unordered_set<Context*> contexts;  // open contexts, closed at env teardown
   // libuv handles being closed. Teardown is an async cleanup hook that Node
   // waits for, so no close callback (our code) runs after the addon is
@@ -42,11 +44,13 @@ AddonData* GetData(Napi::Env env);
 // first, so e.g. a PD closes its QPs before its MRs.
 enum class Kind : int {
   QueuePair = 0,
-  MemoryRegion = 1,
-  CompletionQueue = 2,
-  CompletionChannel = 3,
-  ProtectionDomain = 4,
-  Context = 5,
+  SharedReceiveQueue = 1,
+  AddressHandle = 2,
+  MemoryRegion = 3,
+  CompletionQueue = 4,
+  CompletionChannel = 5,
+  ProtectionDomain = 6,
+  Context = 7,
 };
 
 // Base of every wrapped verbs object. A child holds a strong reference to each

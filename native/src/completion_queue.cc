@@ -7,6 +7,7 @@
 
 #include "completion_channel.h"
 #include "context.h"
+#include "queue_pair.h"
 
 namespace rdmajs {
 
@@ -72,6 +73,17 @@ void CompletionQueue::Fire() {
   }
 }
 
+void CompletionQueue::Attach(QueuePair* qp) { qps_[qp->Qpn()] = qp; }
+
+void CompletionQueue::Detach(QueuePair* qp) {
+  auto it = qps_.find(qp->Qpn());
+  if (it != qps_.end() && it->second == qp) qps_.erase(it);
+  if (lastQp_ == qp) {
+    lastQp_ = nullptr;
+    lastQpn_ = UINT32_MAX;
+  }
+}
+
 int CompletionQueue::Release() {
   if (cq_ == nullptr) return 0;
   if (channel_ != nullptr) {
@@ -124,7 +136,13 @@ Napi::Value CompletionQueue::PollInto(const Napi::CallbackInfo& info) {
     for (int i = 0; i < n; i++, total++) {
       const ibv_wc& w = wc[i];
       uint32_t* o = f + static_cast<size_t>(total) * kWcFieldCount;
-      idOut[total] = w.wr_id;
+      if (w.qp_num != lastQpn_) {
+        auto it = qps_.find(w.qp_num);
+        lastQp_ = it != qps_.end() ? it->second : nullptr;
+        lastQpn_ = w.qp_num;
+      }
+      // A completion of a QP closed since keeps its internal wr_id.
+      idOut[total] = lastQp_ != nullptr ? lastQp_->Complete(w.wr_id) : w.wr_id;
       o[kWcStatus] = w.status;
       o[kWcOpcode] = w.opcode;
       o[kWcVendorErr] = w.vendor_err;

@@ -4,12 +4,15 @@
 
 #include <infiniband/verbs.h>
 
+#include <unordered_map>
+
 #include "common.h"
 
 namespace rdmajs {
 
 class Context;
 class CompletionChannel;
+class QueuePair;
 
 // Layout of one completion in the Uint32Array batch (the TS layer mirrors it).
 enum WcField : uint32_t {
@@ -43,6 +46,10 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   void NoteEvent();
   void Fire();
 
+  // QPs completing here, by number, to translate wr_ids back (work_tracker.h).
+  void Attach(QueuePair* qp);
+  void Detach(QueuePair* qp);
+
  protected:
   int Release() override;
 
@@ -63,6 +70,9 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   CompletionChannel* channel_ = nullptr;
   Napi::FunctionReference handler_;
   uint32_t unacked_ = 0;
+  std::unordered_map<uint32_t, QueuePair*> qps_;
+  uint32_t lastQpn_ = UINT32_MAX;  // one-entry cache: most CQs serve one QP
+  QueuePair* lastQp_ = nullptr;
   bool refed_ = false;
 };
 

@@ -57,6 +57,7 @@ Napi::Function MemoryRegion::Init(Napi::Env env) {
                          InstanceAccessor<&MemoryRegion::GetLength>("length"),
                          InstanceAccessor<&MemoryRegion::GetLkey>("lkey"),
                          InstanceAccessor<&MemoryRegion::GetRkey>("rkey"),
+                         InstanceAccessor<&MemoryRegion::GetHolds>("inflight"),
                          InstanceMethod<&MemoryRegion::CloseJs>("close"),
                      });
 }
@@ -109,7 +110,15 @@ Napi::Value MemoryRegion::GetLength(const Napi::CallbackInfo& info) {
 Napi::Value MemoryRegion::GetLkey(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), lkey_); }
 Napi::Value MemoryRegion::GetRkey(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), rkey_); }
 
+Napi::Value MemoryRegion::GetHolds(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), holds_); }
+
 Napi::Value MemoryRegion::CloseJs(const Napi::CallbackInfo& info) {
+  if (holds_ > 0 && !IsClosed()) {
+    ThrowRdmaError(info.Env(), "ibv_dereg_mr", EBUSY,
+                   std::to_string(holds_) +
+                       " posted work request(s) or shared receive queue(s) still use this region; reap their "
+                       "completions or close the queue pair / SRQ first");
+  }
   int err = Close();
   if (err != 0) ThrowRdmaError(info.Env(), "ibv_dereg_mr", err);
   return info.Env().Undefined();

@@ -22,6 +22,15 @@ class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
 
   ibv_mr* Handle() const { return mr_; }
   ProtectionDomain* GetPd() const { return pd_; }
+  // Work requests in flight (and SRQs holding posted receives) hold the
+  // region: it cannot be deregistered (EBUSY) nor collected meanwhile.
+  void Hold() {
+    if (holds_++ == 0) Ref();
+  }
+  void Drop() {
+    if (holds_ > 0 && --holds_ == 0) Unref();
+  }
+
   // True when [addr, addr+len) lies inside this registration.
   bool Covers(uint64_t addr, uint32_t len) const {
     uint64_t base = reinterpret_cast<uintptr_t>(mr_->addr);
@@ -37,6 +46,7 @@ class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
   Napi::Value GetLength(const Napi::CallbackInfo& info);
   Napi::Value GetLkey(const Napi::CallbackInfo& info);
   Napi::Value GetRkey(const Napi::CallbackInfo& info);
+  Napi::Value GetHolds(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_mr* mr_ = nullptr;
@@ -47,6 +57,7 @@ class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
   uint32_t lkey_ = 0, rkey_ = 0;
   uint64_t address_ = 0;
   size_t length_ = 0;
+  uint32_t holds_ = 0;
 };
 
 }  // namespace rdmajs

@@ -11,6 +11,7 @@ namespace rdmajs {
 
 class Context;
 class MemoryRegion;
+class AddressHandle;
 
 class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resource {
  public:
@@ -32,6 +33,19 @@ class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resou
     return it == regions_.end() ? nullptr : it->second;
   }
 
+  // Address handles by id: UD work requests name their AH by this id, so a
+  // stale or forged id is refused instead of dereferenced.
+  uint32_t AddAddressHandle(AddressHandle* ah) {
+    uint32_t id = nextAhId_++;
+    ahs_[id] = ah;
+    return id;
+  }
+  void RemoveAddressHandle(uint32_t id) { ahs_.erase(id); }
+  AddressHandle* FindAddressHandle(uint32_t id) const {
+    auto it = ahs_.find(id);
+    return it == ahs_.end() ? nullptr : it->second;
+  }
+
  protected:
   int Release() override;
 
@@ -42,6 +56,8 @@ class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resou
   ibv_pd* pd_ = nullptr;
   Context* context_ = nullptr;
   std::unordered_map<uint32_t, MemoryRegion*> regions_;
+  std::unordered_map<uint32_t, AddressHandle*> ahs_;
+  uint32_t nextAhId_ = 1;
 };
 
 }  // namespace rdmajs

@@ -3,12 +3,13 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 
+#include "address_handle.h"
 #include "completion_queue.h"
 #include "memory_region.h"
 #include "protection_domain.h"
+#include "shared_receive_queue.h"
 #include "v8_bridge.h"
 
 namespace rdmajs {
@@ -38,18 +39,7 @@ Napi::Object CapToObject(Napi::Env env, const ibv_qp_cap& cap) {
   return o;
 }
 
-// Reads one SGE record; returns false when the record is malformed.
-inline bool ReadSge(const uint8_t* rec, ibv_sge* out) {
-  uint64_t base;
-  double offset;
-  std::memcpy(&base, rec, 8);
-  std::memcpy(&offset, rec + 8, 8);
-  std::memcpy(&out->length, rec + 16, 4);
-  std::memcpy(&out->lkey, rec + 20, 4);
-  if (!(offset >= 0 && offset <= 9007199254740991.0)) return false;
-  out->addr = base + static_cast<uint64_t>(offset);
-  return true;
-}
+std::string Wr(uint32_t i) { return "work request #" + std::to_string(i) + ": "; }
 
 }  // namespace
 
@@ -60,6 +50,7 @@ Napi::Function QueuePair::Init(Napi::Env env) {
                          InstanceAccessor<&QueuePair::GetQpn>("qpn"),
                          InstanceAccessor<&QueuePair::GetState>("state"),
                          InstanceAccessor<&QueuePair::GetCap>("cap"),
+                         InstanceAccessor<&QueuePair::GetOutstanding>("outstanding"),
                          InstanceMethod<&QueuePair::Modify>("modify"),
                          InstanceMethod<&QueuePair::Query>("query"),
                          InstanceMethod<&QueuePair::BindDescriptors>("bindDescriptors"),
@@ -69,8 +60,8 @@ Napi::Function QueuePair::Init(Napi::Env env) {
                      });
 }
 
-// new QueuePair(pd, { type, sendCq, recvCq, maxSendWr, maxRecvWr, maxSendSge,
-//                     maxRecvSge, maxInlineData, sqSigAll })
+// new QueuePair(pd, { type, sendCq, recvCq, srq?, maxSendWr, maxRecvWr,
+//                     maxSendSge, maxRecvSge, maxInlineData, sqSigAll })
 QueuePair::QueuePair(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<QueuePair>(info), Resource(Kind::QueuePair, kTypeName), env_(info.Env()) {
   Args args(info, "ibv_create_qp");
@@ -80,33 +71,42 @@ QueuePair::QueuePair(const Napi::CallbackInfo& info)
   Props p(opts, "ibv_create_qp");
 
   uint32_t type = p.Uint32("type", IBV_QPT_RC);
-  if (type != IBV_QPT_RC && type != IBV_QPT_UC) {
-    throw Napi::RangeError::New(env_, "ibv_create_qp: type must be RC or UC");
+  if (type != IBV_QPT_RC && type != IBV_QPT_UC && type != IBV_QPT_UD) {
+    throw Napi::RangeError::New(env_, "ibv_create_qp: type must be RC, UC or UD");
   }
-  Napi::Value sendCqValue = opts.Get("sendCq");
-  Napi::Value recvCqValue = opts.Get("recvCq");
-  auto unwrapCq = [&](Napi::Value v, const char* name) {
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->cqCtor.Value())) {
-      throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " must be a CompletionQueue");
+  auto unwrap = [&](Napi::Value v, const char* name, const Napi::FunctionReference& ctor) -> Napi::Object {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor.Value())) {
+      throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " has the wrong type");
     }
-    CompletionQueue* cq = CompletionQueue::Unwrap(v.As<Napi::Object>());
+    return v.As<Napi::Object>();
+  };
+  Napi::Object sendCqObj = unwrap(opts.Get("sendCq"), "sendCq", data->cqCtor);
+  Napi::Object recvCqObj = unwrap(opts.Get("recvCq"), "recvCq", data->cqCtor);
+  sendCq_ = CompletionQueue::Unwrap(sendCqObj);
+  recvCq_ = CompletionQueue::Unwrap(recvCqObj);
+  for (CompletionQueue* cq : {sendCq_, recvCq_}) {
     cq->CheckOpen(env_, "ibv_create_qp");
     if (cq->GetContext() != pd_->GetContext()) {
-      throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " belongs to another device context");
+      throw Napi::TypeError::New(env_, "ibv_create_qp: a CQ belongs to another device context");
     }
-    return cq;
-  };
-  CompletionQueue* sendCq = unwrapCq(sendCqValue, "sendCq");
-  CompletionQueue* recvCq = unwrapCq(recvCqValue, "recvCq");
+  }
+  Napi::Object srqObj;
+  if (p.Has("srq")) {
+    srqObj = unwrap(opts.Get("srq"), "srq", data->srqCtor);
+    srq_ = SharedReceiveQueue::Unwrap(srqObj);
+    srq_->CheckOpen(env_, "ibv_create_qp");
+    if (srq_->GetPd() != pd_) throw Napi::TypeError::New(env_, "ibv_create_qp: srq belongs to another protection domain");
+  }
 
   ibv_qp_init_attr attr{};
   attr.qp_type = static_cast<ibv_qp_type>(type);
-  attr.send_cq = sendCq->Handle();
-  attr.recv_cq = recvCq->Handle();
+  attr.send_cq = sendCq_->Handle();
+  attr.recv_cq = recvCq_->Handle();
+  attr.srq = srq_ != nullptr ? srq_->Handle() : nullptr;
   attr.cap.max_send_wr = p.Uint32("maxSendWr", 128, 1, 1u << 20);
-  attr.cap.max_recv_wr = p.Uint32("maxRecvWr", 128, 1, 1u << 20);
+  attr.cap.max_recv_wr = srq_ != nullptr ? 0 : p.Uint32("maxRecvWr", 128, 1, 1u << 20);
   attr.cap.max_send_sge = p.Uint32("maxSendSge", 1, 1, 64);
-  attr.cap.max_recv_sge = p.Uint32("maxRecvSge", 1, 1, 64);
+  attr.cap.max_recv_sge = srq_ != nullptr ? 0 : p.Uint32("maxRecvSge", 1, 1, 64);
   attr.cap.max_inline_data = p.Uint32("maxInlineData", 0, 0, 1u << 16);
   attr.sq_sig_all = p.Bool("sqSigAll", false) ? 1 : 0;
 
@@ -116,10 +116,17 @@ QueuePair::QueuePair(const Napi::CallbackInfo& info)
     ThrowRdmaError(env_, "ibv_create_qp", err,
                    err == EINVAL ? "requested capabilities exceed the device limits (see queryDevice())" : "");
   }
+  qpn_ = qp_->qp_num;
+  type_ = attr.qp_type;
   cap_ = attr.cap;  // the provider rounds the requested caps up
+  sendTracker_.Reset(cap_.max_send_wr, cap_.max_send_sge, true);
+  recvTracker_.Reset(cap_.max_recv_wr > 0 ? cap_.max_recv_wr : 1, cap_.max_recv_sge > 0 ? cap_.max_recv_sge : 1, true);
+  sendCq_->Attach(this);
+  if (recvCq_ != sendCq_) recvCq_->Attach(this);
   AttachTo(pd_, info[0].As<Napi::Object>());
-  AttachTo(sendCq, sendCqValue.As<Napi::Object>());
-  if (recvCq != sendCq) AttachTo(recvCq, recvCqValue.As<Napi::Object>());
+  AttachTo(sendCq_, sendCqObj);
+  if (recvCq_ != sendCq_) AttachTo(recvCq_, recvCqObj);
+  if (srq_ != nullptr) AttachTo(srq_, srqObj);
 }
 
 QueuePair::~QueuePair() { Close(); }
@@ -128,17 +135,34 @@ int QueuePair::Release() {
   if (qp_ == nullptr) return 0;
   int err = ibv_destroy_qp(qp_);
   qp_ = nullptr;
+  // Destroyed: the NIC is done with whatever was posted.
+  sendTracker_.Clear();
+  recvTracker_.Clear();
+  sendCq_->Detach(this);
+  recvCq_->Detach(this);
   sendStore_.reset();
-  recvStore_.reset();
   return err;
 }
 
-Napi::Value QueuePair::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
-Napi::Value QueuePair::GetQpn(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), qp_ != nullptr ? qp_->qp_num : 0);
+uint64_t QueuePair::Complete(uint64_t wrId) {
+  switch (wrId & ((1u << kWrKindBits) - 1)) {
+    case kWrSend: return sendTracker_.Complete(wrId);
+    case kWrRecv: return recvTracker_.Complete(wrId);
+    case kWrSrq: return srq_ != nullptr ? srq_->Complete(wrId) : wrId;
+    default: return wrId;
+  }
 }
+
+Napi::Value QueuePair::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
+Napi::Value QueuePair::GetQpn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), qpn_); }
 Napi::Value QueuePair::GetState(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), StateName(state_)); }
 Napi::Value QueuePair::GetCap(const Napi::CallbackInfo& info) { return CapToObject(info.Env(), cap_); }
+Napi::Value QueuePair::GetOutstanding(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("send", cap_.max_send_wr - sendTracker_.Free());
+  o.Set("recv", cap_.max_recv_wr > 0 ? cap_.max_recv_wr - recvTracker_.Free() : 0);
+  return o;
+}
 
 // modify(attrs): every attribute present in `attrs` is applied and its mask
 // bit set. Enum values are the numeric ibv_* constants (mapped in TS).
@@ -168,28 +192,14 @@ Napi::Value QueuePair::Modify(const Napi::CallbackInfo& info) {
   if (p.Has("maxRdAtomic")) { a.max_rd_atomic = static_cast<uint8_t>(p.Uint32("maxRdAtomic", 0, 0, 255)); mask |= IBV_QP_MAX_QP_RD_ATOMIC; }
   if (p.Has("maxDestRdAtomic")) { a.max_dest_rd_atomic = static_cast<uint8_t>(p.Uint32("maxDestRdAtomic", 0, 0, 255)); mask |= IBV_QP_MAX_DEST_RD_ATOMIC; }
   if (p.Has("ahAttr")) {
-    Props ah(p.Object("ahAttr"), "ibv_modify_qp: ahAttr");
-    a.ah_attr.dlid = static_cast<uint16_t>(ah.Uint32("dlid", 0, 0, 0xffff));
-    a.ah_attr.sl = static_cast<uint8_t>(ah.Uint32("sl", 0, 0, 15));
-    a.ah_attr.src_path_bits = static_cast<uint8_t>(ah.Uint32("srcPathBits", 0, 0, 127));
-    a.ah_attr.static_rate = static_cast<uint8_t>(ah.Uint32("staticRate", 0, 0, 255));
-    a.ah_attr.port_num = static_cast<uint8_t>(ah.Uint32("portNum", 1, 1, 255));
-    if (ah.Has("grh")) {
-      Props g(ah.Object("grh"), "ibv_modify_qp: ahAttr.grh");
-      a.ah_attr.is_global = 1;
-      BufferToGid(args, g.Get("dgid"), "ahAttr.grh.dgid", a.ah_attr.grh.dgid.raw);
-      a.ah_attr.grh.flow_label = g.Uint32("flowLabel", 0, 0, 0xfffff);
-      a.ah_attr.grh.sgid_index = static_cast<uint8_t>(g.Uint32("sgidIndex", 0, 0, 255));
-      a.ah_attr.grh.hop_limit = static_cast<uint8_t>(g.Uint32("hopLimit", 1, 0, 255));
-      a.ah_attr.grh.traffic_class = static_cast<uint8_t>(g.Uint32("trafficClass", 0, 0, 255));
-    }
+    ReadAhAttr(args, p.Object("ahAttr"), "ibv_modify_qp: ahAttr", &a.ah_attr);
     mask |= IBV_QP_AV;
   }
   if (mask == 0) args.TypeError("attributes set nothing");
 
   int err = ibv_modify_qp(qp_, &a, mask);
   if (err != 0) {
-    std::string detail = std::string("QP ") + std::to_string(qp_->qp_num) + " in state " + StateName(state_);
+    std::string detail = std::string("QP ") + std::to_string(qpn_) + " in state " + StateName(state_);
     if (mask & IBV_QP_STATE) detail += std::string(" -> ") + StateName(a.qp_state);
     ThrowRdmaError(env, "ibv_modify_qp", err, detail);
   }
@@ -244,7 +254,7 @@ Napi::Value QueuePair::Query(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// bindDescriptors(sendBuffer: ArrayBuffer, recvBuffer: ArrayBuffer): the
+// bindDescriptors(sendBuffer: ArrayBuffer, recvBuffer?: ArrayBuffer): the
 // buffers the TS layer writes work requests into. Slot counts follow from
 // their sizes and the QP's SGE caps.
 Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
@@ -252,18 +262,16 @@ Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
   CheckOpen(env, "QueuePair.bindDescriptors");
   Args args(info, "QueuePair.bindDescriptors");
   auto send = FixedArrayBufferStore(args.Length() > 0 ? static_cast<napi_value>(info[0]) : nullptr);
-  auto recv = FixedArrayBufferStore(args.Length() > 1 ? static_cast<napi_value>(info[1]) : nullptr);
-  if (!send || !recv) args.TypeError("descriptors must be two non-resizable ArrayBuffers");
-  size_t sendSlot = kSendHeader + kSgeRecord * cap_.max_send_sge;
-  size_t recvSlot = kRecvHeader + kSgeRecord * cap_.max_recv_sge;
-  sendSlots_ = send->ByteLength() / sendSlot;
-  recvSlots_ = recv->ByteLength() / recvSlot;
+  if (!send) args.TypeError("the send descriptors must be a non-resizable ArrayBuffer");
+  if (srq_ == nullptr) {
+    auto recv = FixedArrayBufferStore(args.Length() > 1 ? static_cast<napi_value>(info[1]) : nullptr);
+    if (!recv) args.TypeError("the receive descriptors must be a non-resizable ArrayBuffer");
+    recv_.Bind(std::move(recv), cap_.max_recv_sge);
+  }
+  sendSlots_ = send->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
   sendStore_ = std::move(send);
-  recvStore_ = std::move(recv);
   sendWrs_.assign(sendSlots_, ibv_send_wr{});
-  recvWrs_.assign(recvSlots_, ibv_recv_wr{});
   sendSges_.assign(sendSlots_ * cap_.max_send_sge, ibv_sge{});
-  recvSges_.assign(recvSlots_ * cap_.max_recv_sge, ibv_sge{});
   return env.Undefined();
 }
 
@@ -274,92 +282,98 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
   Args args(info, "ibv_post_send");
   if (sendStore_ == nullptr || sendSlots_ == 0) args.TypeError("no send descriptors are bound");
   uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(sendSlots_));
+  if (count > sendTracker_.Free()) {
+    ThrowRdmaError(env, "ibv_post_send", ENOMEM,
+                   "send queue full: " + std::to_string(cap_.max_send_wr - sendTracker_.Free()) +
+                       " work requests outstanding; reap completions (and signal one send in every few)");
+  }
   const uint8_t* base = static_cast<const uint8_t*>(sendStore_->Data());
   size_t slotSize = kSendHeader + kSgeRecord * cap_.max_send_sge;
 
+  // Validate and build every request before recording any.
   for (uint32_t i = 0; i < count; i++) {
     const uint8_t* slot = base + i * slotSize;
     uint32_t h[8];
     std::memcpy(h, slot + 32, sizeof h);
     ibv_send_wr& wr = sendWrs_[i];
     wr = ibv_send_wr{};
-    std::memcpy(&wr.wr_id, slot, 8);
     uint32_t opcode = h[0], flags = h[1], numSge = h[4];
-    if (opcode > IBV_WR_ATOMIC_FETCH_AND_ADD) args.RangeError("work request #" + std::to_string(i) + ": bad opcode");
+    if (opcode > IBV_WR_ATOMIC_FETCH_AND_ADD) args.RangeError(Wr(i) + "bad opcode");
     if (numSge > cap_.max_send_sge) {
-      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(numSge) + " SGEs exceed maxSendSge " +
-                      std::to_string(cap_.max_send_sge));
+      args.RangeError(Wr(i) + std::to_string(numSge) + " SGEs exceed maxSendSge " + std::to_string(cap_.max_send_sge));
     }
     wr.opcode = static_cast<ibv_wr_opcode>(opcode);
     wr.send_flags = flags;
     wr.num_sge = static_cast<int>(numSge);
     wr.sg_list = numSge > 0 ? &sendSges_[i * cap_.max_send_sge] : nullptr;
     wr.next = i + 1 < count ? &sendWrs_[i + 1] : nullptr;
-    uint64_t remote, compareAdd, swap;
-    double remoteOffset;
-    std::memcpy(&remote, slot + 8, 8);
-    std::memcpy(&remoteOffset, slot + 56, 8);
-    if (!(remoteOffset >= 0 && remoteOffset <= 9007199254740991.0)) {
-      args.RangeError("work request #" + std::to_string(i) + ": bad remote offset");
-    }
-    remote += static_cast<uint64_t>(remoteOffset);
-    std::memcpy(&compareAdd, slot + 16, 8);
-    std::memcpy(&swap, slot + 24, 8);
-    switch (wr.opcode) {
-      case IBV_WR_SEND_WITH_IMM:
-      case IBV_WR_RDMA_WRITE_WITH_IMM:
-        wr.imm_data = htonl(h[2]);
-        break;
-      default:
-        break;
-    }
-    switch (wr.opcode) {
-      case IBV_WR_RDMA_WRITE:
-      case IBV_WR_RDMA_WRITE_WITH_IMM:
-      case IBV_WR_RDMA_READ:
-        wr.wr.rdma.remote_addr = remote;
-        wr.wr.rdma.rkey = h[3];
-        break;
-      case IBV_WR_ATOMIC_CMP_AND_SWP:
-      case IBV_WR_ATOMIC_FETCH_AND_ADD:
+    if (wr.opcode == IBV_WR_SEND_WITH_IMM || wr.opcode == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(h[2]);
+
+    if (type_ == IBV_QPT_UD) {
+      if (wr.opcode != IBV_WR_SEND && wr.opcode != IBV_WR_SEND_WITH_IMM) args.RangeError(Wr(i) + "UD supports only SEND");
+      AddressHandle* ah = pd_->FindAddressHandle(h[5]);
+      if (ah == nullptr || ah->IsClosed()) args.TypeError(Wr(i) + "no live address handle in this PD");
+      wr.wr.ud.ah = ah->Handle();
+      std::memcpy(&wr.wr.ud.remote_qpn, slot + 56, 4);
+      std::memcpy(&wr.wr.ud.remote_qkey, slot + 60, 4);
+    } else if (wr.opcode != IBV_WR_SEND && wr.opcode != IBV_WR_SEND_WITH_IMM) {
+      uint64_t remote;
+      double remoteOffset;
+      std::memcpy(&remote, slot + 8, 8);
+      std::memcpy(&remoteOffset, slot + 56, 8);
+      if (!(remoteOffset >= 0 && remoteOffset <= 9007199254740991.0)) args.RangeError(Wr(i) + "bad remote offset");
+      remote += static_cast<uint64_t>(remoteOffset);
+      if (wr.opcode == IBV_WR_ATOMIC_CMP_AND_SWP || wr.opcode == IBV_WR_ATOMIC_FETCH_AND_ADD) {
         wr.wr.atomic.remote_addr = remote;
         wr.wr.atomic.rkey = h[3];
-        wr.wr.atomic.compare_add = compareAdd;
-        wr.wr.atomic.swap = swap;
-        break;
-      default:
-        break;
+        std::memcpy(&wr.wr.atomic.compare_add, slot + 16, 8);
+        std::memcpy(&wr.wr.atomic.swap, slot + 24, 8);
+      } else {
+        wr.wr.rdma.remote_addr = remote;
+        wr.wr.rdma.rkey = h[3];
+      }
     }
+
     uint64_t inlineBytes = 0;
     for (uint32_t s = 0; s < numSge; s++) {
       ibv_sge& sge = sendSges_[i * cap_.max_send_sge + s];
-      if (!ReadSge(slot + kSendHeader + s * kSgeRecord, &sge)) {
-        args.RangeError("work request #" + std::to_string(i) + ": bad SGE offset");
-      }
+      if (!ReadSge(slot + kSendHeader + s * kSgeRecord, &sge)) args.RangeError(Wr(i) + "bad SGE offset");
       if (flags & IBV_SEND_INLINE) {
         // The provider copies inline data from sge.addr itself, with no key
         // check: the range must lie in live registered memory of this PD.
         MemoryRegion* mr = pd_->FindRegion(sge.lkey);
-        if (mr == nullptr || !mr->Covers(sge.addr, sge.length)) {
-          args.RangeError("work request #" + std::to_string(i) + ": inline data outside its memory region");
-        }
+        if (mr == nullptr || !mr->Covers(sge.addr, sge.length)) args.RangeError(Wr(i) + "inline data outside its memory region");
         inlineBytes += sge.length;
       }
     }
     if ((flags & IBV_SEND_INLINE) && inlineBytes > cap_.max_inline_data) {
-      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(inlineBytes) +
-                      " inline bytes exceed maxInlineData " + std::to_string(cap_.max_inline_data));
+      args.RangeError(Wr(i) + std::to_string(inlineBytes) + " inline bytes exceed maxInlineData " +
+                      std::to_string(cap_.max_inline_data));
     }
   }
 
+  sendTracker_.BeginBatch();
+  for (uint32_t i = 0; i < count; i++) {
+    ibv_send_wr& wr = sendWrs_[i];
+    uint64_t userId;
+    std::memcpy(&userId, base + i * slotSize, 8);
+    wr.wr_id = sendTracker_.Add(userId, kWrSend);
+    // Inline payloads are copied at post time: nothing to hold for them.
+    if (!(wr.send_flags & IBV_SEND_INLINE)) {
+      for (int s = 0; s < wr.num_sge; s++) {
+        if (MemoryRegion* mr = pd_->FindRegion(wr.sg_list[s].lkey)) sendTracker_.AddRegion(mr);
+      }
+    }
+  }
   ibv_send_wr* bad = nullptr;
   int err = ibv_post_send(qp_, sendWrs_.data(), &bad);
+  uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? bad - sendWrs_.data() : 0);
+  sendTracker_.Commit(posted);
   if (err != 0) {
-    size_t index = bad != nullptr ? static_cast<size_t>(bad - sendWrs_.data()) : 0;
     Napi::Error e = MakeRdmaError(env, "ibv_post_send", err,
-                                  std::string("work request #") + std::to_string(index) + " of " + std::to_string(count) +
-                                      " refused (QP " + std::to_string(qp_->qp_num) + " in state " + StateName(state_) + ")");
-    e.Set("posted", Napi::Number::New(env, static_cast<double>(index)));
+                                  Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) +
+                                      " posted (QP " + std::to_string(qpn_) + " in state " + StateName(state_) + ")");
+    e.Set("posted", Napi::Number::New(env, posted));
     throw e;
   }
   return env.Undefined();
@@ -370,39 +384,23 @@ Napi::Value QueuePair::PostRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "ibv_post_recv");
   Args args(info, "ibv_post_recv");
-  if (recvStore_ == nullptr || recvSlots_ == 0) args.TypeError("no receive descriptors are bound");
-  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recvSlots_));
-  const uint8_t* base = static_cast<const uint8_t*>(recvStore_->Data());
-  size_t slotSize = kRecvHeader + kSgeRecord * cap_.max_recv_sge;
-
-  for (uint32_t i = 0; i < count; i++) {
-    const uint8_t* slot = base + i * slotSize;
-    ibv_recv_wr& wr = recvWrs_[i];
-    wr = ibv_recv_wr{};
-    std::memcpy(&wr.wr_id, slot, 8);
-    uint32_t numSge;
-    std::memcpy(&numSge, slot + 8, 4);
-    if (numSge > cap_.max_recv_sge) {
-      args.RangeError("work request #" + std::to_string(i) + ": " + std::to_string(numSge) + " SGEs exceed maxRecvSge " +
-                      std::to_string(cap_.max_recv_sge));
-    }
-    wr.num_sge = static_cast<int>(numSge);
-    wr.sg_list = numSge > 0 ? &recvSges_[i * cap_.max_recv_sge] : nullptr;
-    wr.next = i + 1 < count ? &recvWrs_[i + 1] : nullptr;
-    for (uint32_t s = 0; s < numSge; s++) {
-      if (!ReadSge(slot + kRecvHeader + s * kSgeRecord, &recvSges_[i * cap_.max_recv_sge + s])) {
-        args.RangeError("work request #" + std::to_string(i) + ": bad SGE offset");
-      }
-    }
+  if (srq_ != nullptr) ThrowRdmaError(env, "ibv_post_recv", EINVAL, "this QP receives through its SRQ; post to the SRQ");
+  if (!recv_.Bound()) args.TypeError("no receive descriptors are bound");
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recv_.Slots()));
+  if (count > recvTracker_.Free()) {
+    ThrowRdmaError(env, "ibv_post_recv", ENOMEM,
+                   "receive queue full: " + std::to_string(cap_.max_recv_wr - recvTracker_.Free()) + " receives outstanding");
   }
+  ibv_recv_wr* chain = recv_.Build(args, count, pd_, recvTracker_, kWrRecv);
   ibv_recv_wr* bad = nullptr;
-  int err = ibv_post_recv(qp_, recvWrs_.data(), &bad);
+  int err = ibv_post_recv(qp_, chain, &bad);
+  uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? recv_.IndexOf(bad) : 0);
+  recvTracker_.Commit(posted);
   if (err != 0) {
-    size_t index = bad != nullptr ? static_cast<size_t>(bad - recvWrs_.data()) : 0;
     Napi::Error e = MakeRdmaError(env, "ibv_post_recv", err,
-                                  std::string("work request #") + std::to_string(index) + " of " + std::to_string(count) +
-                                      " refused (QP " + std::to_string(qp_->qp_num) + " in state " + StateName(state_) + ")");
-    e.Set("posted", Napi::Number::New(env, static_cast<double>(index)));
+                                  Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) +
+                                      " posted (QP " + std::to_string(qpn_) + " in state " + StateName(state_) + ")");
+    e.Set("posted", Napi::Number::New(env, posted));
     throw e;
   }
   return env.Undefined();

@@ -7,8 +7,8 @@ import { native } from './native.js';
 
 const C = native.constants;
 
-/** Queue pair transport: reliable connected or unreliable connected. */
-export type QpType = 'RC' | 'UC';
+/** Queue pair transport: reliable connected, unreliable connected, or unreliable datagram. */
+export type QpType = 'RC' | 'UC' | 'UD';
 /** Queue pair state (`IBV_QPS_*`). */
 export type QpState = 'RESET' | 'INIT' | 'RTR' | 'RTS' | 'SQD' | 'SQE' | 'ERR';
 /** Path MTU in bytes. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { RECV_HEADER_BYTES, SEND_FLAGS, SEND_HEADER_BYTES, SGE_BYTES, WR_OPCODE, type SendOpcode } from './constants.js';
+import { AddressHandle } from './ah.js';
 import { MemoryRegion } from './mr.js';
 import type { ProtectionDomain } from './pd.js';
 
@@ -51,6 +52,18 @@ export interface SendWr {
   solicited?: boolean;
   /** Copy the payload into the WQE (up to the QP's `maxInlineData`). */
   inline?: boolean;
+  /** UD only: the destination. */
+  ud?: UdTarget;
+}
+
+/** Destination of a UD send. */
+export interface UdTarget {
+  /** Address handle of the destination port (same PD as the QP). */
+  ah: AddressHandle;
+  /** Destination QP number. */
+  remoteQpn: number;
+  /** Destination QP's qkey. */
+  remoteQkey: number;
 }
 
 /** A receive-queue work request. */
@@ -125,7 +138,7 @@ export class SendDescriptors extends Descriptors {
     super(slots, maxSge, SEND_HEADER_BYTES);
   }
 
-  write(method: string, index: number, wr: SendWr, pd: ProtectionDomain, maxInline: number): void {
+  write(method: string, index: number, wr: SendWr, pd: ProtectionDomain, maxInline: number, ud = false): void {
     if (typeof wr !== 'object' || wr === null) throw new TypeError(`${method}: wr[${index}] must be an object`);
     const opcode = wr.opcode ?? 'SEND';
     const op = WR_OPCODE[opcode];
@@ -153,7 +166,25 @@ export class SendDescriptors extends Descriptors {
       throw new TypeError(`${method}: wr[${index}].imm is only valid for SEND_WITH_IMM and RDMA_WRITE_WITH_IMM`);
     }
 
-    if (NEEDS_REMOTE.has(opcode)) {
+    if (ud) {
+      const t = wr.ud;
+      if (typeof t !== 'object' || t === null) throw new TypeError(`${method}: wr[${index}].ud { ah, remoteQpn, remoteQkey } is required on a UD QP`);
+      if (!(t.ah instanceof AddressHandle)) throw new TypeError(`${method}: wr[${index}].ud.ah must be an AddressHandle`);
+      if (t.ah.pd !== pd) throw new TypeError(`${method}: wr[${index}].ud.ah belongs to another protection domain`);
+      if (t.ah.closed) throw new TypeError(`${method}: wr[${index}].ud.ah is closed`);
+      if (opcode !== 'SEND' && opcode !== 'SEND_WITH_IMM') throw new RangeError(`${method}: wr[${index}]: UD QPs only SEND`);
+      if (!Number.isInteger(t.remoteQpn) || t.remoteQpn < 1 || t.remoteQpn > 0xffffff) {
+        throw new RangeError(`${method}: wr[${index}].ud.remoteQpn must be a 24-bit QP number`);
+      }
+      if (!Number.isInteger(t.remoteQkey) || t.remoteQkey < 0 || t.remoteQkey > 0xffffffff) {
+        throw new RangeError(`${method}: wr[${index}].ud.remoteQkey must be a u32`);
+      }
+      this.u32[h + 13] = t.ah._native.id;
+      this.u32[h + 14] = t.remoteQpn;
+      this.u32[h + 15] = t.remoteQkey;
+      this.u64[w + 1] = 0n;
+      this.u32[h + 11] = 0;
+    } else if (NEEDS_REMOTE.has(opcode)) {
       const r = wr.remote;
       if (typeof r !== 'object' || r === null) throw new TypeError(`${method}: wr[${index}].remote { address, rkey } is required for ${opcode}`);
       if (typeof r.address !== 'bigint' || r.address < 0n || r.address > U64_MAX) {

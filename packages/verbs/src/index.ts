@@ -43,6 +43,7 @@ export { CompletionBatch, CompletionChannel, CompletionQueue, wcStatusText, type
 export {
   QueuePair,
   checkEndpoint,
+  type ActivateOptions,
   type AhAttributes,
   type ConnectOptions,
   type Endpoint,
@@ -52,7 +53,9 @@ export {
   type QpInfo,
   type QpOptions,
 } from './qp.js';
-export type { RecvWr, RemoteTarget, SendWr, Sge } from './descriptors.js';
+export type { RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './descriptors.js';
+export { SharedReceiveQueue, type SrqOptions } from './srq.js';
+export { AddressHandle } from './ah.js';
 export { formatGid, parseGid } from './gid.js';
 
 /**

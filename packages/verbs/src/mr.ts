@@ -92,6 +92,14 @@ export class MemoryRegion implements Disposable {
     return this._native.closed;
   }
 
+  /**
+   * Posted work requests (and SRQs holding posted receives) that still use
+   * this region. While non-zero, {@link close} throws EBUSY.
+   */
+  get inflight(): number {
+    return this._native.inflight;
+  }
+
   /** What a peer needs to RDMA into `[offset, offset + length)` of this region. */
   remote(offset = 0, length = this.length - offset): RemoteBuffer {
     if (!Number.isInteger(offset) || offset < 0 || offset > this.length) {
@@ -105,7 +113,9 @@ export class MemoryRegion implements Disposable {
 
   /**
    * Deregisters the region. After this the NIC can no longer touch the
-   * memory, and JS may free it. Harmless when already closed.
+   * memory, and JS may free it. Harmless when already closed. Refused with
+   * EBUSY while work requests using it are in flight ({@link inflight});
+   * closing their QP (or the PD) releases them.
    */
   close(): void {
     this._native.close();

@@ -28,6 +28,7 @@ export type NativeProtectionDomain = NativeResource;
 
 /** @internal */
 export interface NativeMemoryRegion extends NativeResource {
+  readonly inflight: number;
   readonly address: bigint;
   readonly length: number;
   readonly lkey: number;
@@ -63,11 +64,26 @@ export interface NativeQueuePair extends NativeResource {
   readonly qpn: number;
   readonly state: string;
   readonly cap: NativeQpCap;
+  readonly outstanding: { send: number; recv: number };
   modify(attrs: Record<string, unknown>): void;
   query(): Record<string, unknown>;
-  bindDescriptors(send: ArrayBuffer, recv: ArrayBuffer): void;
+  bindDescriptors(send: ArrayBuffer, recv?: ArrayBuffer): void;
   postSend(count: number): void;
   postRecv(count: number): void;
+}
+
+/** @internal */
+export interface NativeSharedReceiveQueue extends NativeResource {
+  readonly cap: { maxWr: number; maxSge: number };
+  bindDescriptors(recv: ArrayBuffer): void;
+  postRecv(count: number): void;
+  modify(attrs: { maxWr?: number; srqLimit?: number }): void;
+  query(): { maxWr: number; maxSge: number; srqLimit: number };
+}
+
+/** @internal */
+export interface NativeAddressHandle extends NativeResource {
+  readonly id: number;
 }
 
 /** @internal */
@@ -101,6 +117,8 @@ export interface NativeAddon {
     compVector: number,
   ) => NativeCompletionQueue;
   QueuePair: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeQueuePair;
+  SharedReceiveQueue: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeSharedReceiveQueue;
+  AddressHandle: new (pd: NativeProtectionDomain, attrs: Record<string, unknown>) => NativeAddressHandle;
   constants: NativeConstants;
   setErrorClass(cls: typeof RdmaError): void;
   forkInit(): void;

@@ -3,12 +3,14 @@
  * together when they share one.
  * @module
  */
-import { assertOpen } from './check.js';
+import { AddressHandle, ahFromEndpoint } from './ah.js';
+import { assertOpen, obj } from './check.js';
 import { accessMask, type Access } from './constants.js';
 import type { Context } from './device.js';
 import { MemoryRegion, type RegisterOptions, checkRegistrable } from './mr.js';
 import { native, type NativeProtectionDomain } from './native.js';
-import { QueuePair, type QpOptions } from './qp.js';
+import { QueuePair, checkEndpoint, type AhAttributes, type Endpoint, type QpOptions } from './qp.js';
+import { SharedReceiveQueue, type SrqOptions } from './srq.js';
 
 /** A protection domain (`ibv_pd`). */
 export class ProtectionDomain implements Disposable {
@@ -67,6 +69,24 @@ export class ProtectionDomain implements Disposable {
   createQp(options: QpOptions): QueuePair {
     assertOpen(this.closed, 'ibv_create_qp', 'ProtectionDomain');
     return new QueuePair(this, options);
+  }
+
+  /** Creates a shared receive queue for QPs of this PD. */
+  createSrq(options: SrqOptions = {}): SharedReceiveQueue {
+    assertOpen(this.closed, 'ibv_create_srq', 'ProtectionDomain');
+    return new SharedReceiveQueue(this, options);
+  }
+
+  /**
+   * Creates an address handle for UD sends: from raw attributes, or from a
+   * peer's {@link Endpoint} (GRH from its GID on RoCE, our default GID as source).
+   */
+  createAh(target: AhAttributes | Endpoint): AddressHandle {
+    const m = 'ibv_create_ah';
+    assertOpen(this.closed, m, 'ProtectionDomain');
+    const t = obj<AhAttributes | Endpoint>(m, 'target', target);
+    const attrs = 'qpn' in t ? ahFromEndpoint(this, checkEndpoint(m, t)) : (t as AhAttributes);
+    return new AddressHandle(this, attrs);
   }
 
   /** Closes the PD and, first, its queue pairs and memory regions. Harmless when already closed. */

@@ -12,6 +12,8 @@ import { randomInt } from 'node:crypto';
 import { assertOpen, instance, int, obj, optBool, optInt } from './check.js';
 import { QP_STATE, QP_STATE_NAME, QP_TYPE, accessMask, accessNames, mtuBytes, mtuEnum, type Access, type Mtu, type QpState, type QpType } from './constants.js';
 import { CompletionQueue } from './cq.js';
+import { rawAhAttr } from './ah.js';
+import { SharedReceiveQueue } from './srq.js';
 import { RecvDescriptors, SendDescriptors, type RecvWr, type SendWr } from './descriptors.js';
 import { rdmaError } from './errors.js';
 import { formatGid, parseGid } from './gid.js';
@@ -40,6 +42,8 @@ export interface QpOptions {
   sendCq: CompletionQueue;
   /** CQ for receive completions. Default: `sendCq`. */
   recvCq?: CompletionQueue;
+  /** Take receives from this shared receive queue (the QP then has no receive queue of its own). */
+  srq?: SharedReceiveQueue;
   cap?: QpCap;
   /** Signal every send, whatever its `signaled` flag. Default false. */
   sqSigAll?: boolean;
@@ -62,6 +66,8 @@ export interface Endpoint {
   port: number;
   /** Active MTU in bytes. */
   mtu: Mtu;
+  /** UD only: the qkey senders must use. */
+  qkey?: number;
 }
 
 /** Options of {@link QueuePair.endpoint}. */
@@ -70,6 +76,14 @@ export interface EndpointOptions {
   port?: number;
   /** Local GID index. Default: {@link Context.defaultGid}. */
   gidIndex?: number;
+}
+
+/** Options of {@link QueuePair.activate} (UD QPs). */
+export interface ActivateOptions {
+  /** The qkey this QP accepts; senders put it in `ud.remoteQkey`. Default 0x11111111. */
+  qkey?: number;
+  /** Partition key index. Default 0. */
+  pkeyIndex?: number;
 }
 
 /** Options of {@link QueuePair.connect} and the `to*` helpers. */
@@ -178,6 +192,8 @@ export class QueuePair implements Disposable {
   readonly type: QpType;
   readonly sendCq: CompletionQueue;
   readonly recvCq: CompletionQueue;
+  /** The SRQ it receives from, or null. */
+  readonly srq: SharedReceiveQueue | null;
   /** QP number. */
   readonly qpn: number;
   /** Actual capacities. */
@@ -188,20 +204,23 @@ export class QueuePair implements Disposable {
   #port = 1;
   #gidIndex: number | undefined;
   #psn = randomInt(0, 1 << 24);
+  #qkey: number | undefined;
 
   /** @internal Use {@link ProtectionDomain.createQp}. */
   constructor(pd: ProtectionDomain, options: QpOptions) {
     const m = 'ibv_create_qp';
     const o = obj<QpOptions>(m, 'options', options);
     const type = o.type ?? 'RC';
-    if (type !== 'RC' && type !== 'UC') throw new RangeError(`${m}: type must be 'RC' or 'UC', got ${String(type)}`);
+    if (type !== 'RC' && type !== 'UC' && type !== 'UD') throw new RangeError(`${m}: type must be 'RC', 'UC' or 'UD', got ${String(type)}`);
     const sendCq = instance(m, 'sendCq', o.sendCq, CompletionQueue);
     const recvCq = o.recvCq === undefined ? sendCq : instance(m, 'recvCq', o.recvCq, CompletionQueue);
+    const srq = o.srq === undefined ? undefined : instance(m, 'srq', o.srq, SharedReceiveQueue);
     const cap = obj<QpCap>(m, 'cap', o.cap ?? {});
     this._native = new native.QueuePair(pd._native, {
       type: QP_TYPE[type],
       sendCq: sendCq._native,
       recvCq: recvCq._native,
+      ...(srq ? { srq: srq._native } : {}),
       maxSendWr: optInt(m, 'cap.maxSendWr', cap.maxSendWr, 128, 1, 1 << 20),
       maxRecvWr: optInt(m, 'cap.maxRecvWr', cap.maxRecvWr, 128, 1, 1 << 20),
       maxSendSge: optInt(m, 'cap.maxSendSge', cap.maxSendSge, 1, 1, 64),
@@ -213,16 +232,22 @@ export class QueuePair implements Disposable {
     this.type = type;
     this.sendCq = sendCq;
     this.recvCq = recvCq;
+    this.srq = srq ?? null;
     this.qpn = this._native.qpn;
     this.cap = Object.freeze({ ...this._native.cap });
     this.#send = new SendDescriptors(this.cap.maxSendWr, this.cap.maxSendSge);
-    this.#recv = new RecvDescriptors(this.cap.maxRecvWr, this.cap.maxRecvSge);
-    this._native.bindDescriptors(this.#send.buffer, this.#recv.buffer);
+    this.#recv = new RecvDescriptors(srq ? 0 : this.cap.maxRecvWr, Math.max(1, this.cap.maxRecvSge));
+    this._native.bindDescriptors(this.#send.buffer, srq ? undefined : this.#recv.buffer);
   }
 
   /** True once closed (directly or by closing its PD, CQs or device). */
   get closed(): boolean {
     return this._native.closed;
+  }
+
+  /** Send and receive work requests posted whose completions have not been reaped yet. */
+  get outstanding(): { send: number; recv: number } {
+    return this._native.outstanding;
   }
 
   /** State after the last transition made through this object (see {@link query} for the device's view). */
@@ -257,7 +282,27 @@ export class QueuePair implements Disposable {
       this.#gidIndex = entry?.index;
       gid = entry?.gid ?? formatGid(new Uint8Array(16));
     }
-    return { qpn: this.qpn, psn: this.#psn, gid, lid: port.lid, port: this.#port, mtu: port.activeMtu as Mtu };
+    const ep: Endpoint = { qpn: this.qpn, psn: this.#psn, gid, lid: port.lid, port: this.#port, mtu: port.activeMtu as Mtu };
+    if (this.#qkey !== undefined) ep.qkey = this.#qkey;
+    return ep;
+  }
+
+  /**
+   * Makes a UD QP usable: `RESET -> INIT -> RTR -> RTS` with its qkey. UD
+   * QPs have no peer; each send names its destination (`ud` in {@link SendWr}).
+   */
+  activate(options: ActivateOptions = {}): this {
+    const m = 'QueuePair.activate';
+    assertOpen(this.closed, m, 'QueuePair');
+    if (this.type !== 'UD') throw new TypeError(`${m}: only UD QPs are activated; connect() an ${this.type} QP`);
+    obj(m, 'options', options);
+    const qkey = optInt(m, 'qkey', options.qkey, 0x11111111, 0, 0xffffffff);
+    if (this.#gidIndex === undefined) this.endpoint();
+    this.modify({ qpState: 'INIT', pkeyIndex: options.pkeyIndex ?? 0, portNum: this.#port, qkey });
+    this.modify({ qpState: 'RTR' });
+    this.modify({ qpState: 'RTS', sqPsn: this.#psn });
+    this.#qkey = qkey;
+    return this;
   }
 
   /**
@@ -267,6 +312,7 @@ export class QueuePair implements Disposable {
   connect(remote: Endpoint, options: ConnectOptions = {}): this {
     const m = 'QueuePair.connect';
     assertOpen(this.closed, m, 'QueuePair');
+    if (this.type === 'UD') throw new TypeError(`${m}: UD QPs have no peer; use activate()`);
     const r = checkEndpoint(m, remote);
     obj(m, 'options', options);
     if (this.#gidIndex === undefined) this.endpoint();
@@ -343,15 +389,7 @@ export class QueuePair implements Disposable {
     for (const k of ['qkey', 'rqPsn', 'sqPsn', 'destQpNum', 'pkeyIndex', 'portNum', 'timeout', 'retryCnt', 'rnrRetry', 'minRnrTimer', 'maxRdAtomic', 'maxDestRdAtomic'] as const) {
       if (a[k] !== undefined) raw[k] = a[k];
     }
-    if (a.ahAttr !== undefined) {
-      const ah = obj<AhAttributes>(m, 'ahAttr', a.ahAttr);
-      const out: Record<string, unknown> = { ...ah };
-      if (ah.grh !== undefined) {
-        const g = obj<NonNullable<AhAttributes['grh']>>(m, 'ahAttr.grh', ah.grh);
-        out.grh = { ...g, dgid: typeof g.dgid === 'string' ? parseGid(g.dgid) : g.dgid };
-      }
-      raw.ahAttr = out;
-    }
+    if (a.ahAttr !== undefined) raw.ahAttr = rawAhAttr(m, a.ahAttr);
     this._native.modify(raw);
     this.#state = this._native.state as QpState;
   }
@@ -384,14 +422,15 @@ export class QueuePair implements Disposable {
     }
     const pd = this.pd;
     const maxInline = this.cap.maxInlineData;
+    const ud = this.type === 'UD';
     if (Array.isArray(wrs)) {
       const n = wrs.length;
       if (n === 0) return;
       if (n > this.#send.slots) throw new RangeError(`${m}: ${n} work requests exceed the send queue depth ${this.#send.slots}`);
-      for (let i = 0; i < n; i++) this.#send.write(m, i, wrs[i], pd, maxInline);
+      for (let i = 0; i < n; i++) this.#send.write(m, i, wrs[i], pd, maxInline, ud);
       this._native.postSend(n);
     } else {
-      this.#send.write(m, 0, wrs as SendWr, pd, maxInline);
+      this.#send.write(m, 0, wrs as SendWr, pd, maxInline, ud);
       this._native.postSend(1);
     }
   }
@@ -400,6 +439,7 @@ export class QueuePair implements Disposable {
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_recv';
     assertOpen(this.closed, m, 'QueuePair');
+    if (this.srq) throw new TypeError(`${m}: QP ${this.qpn} receives through its SRQ; post to the SRQ`);
     if (!POSTABLE_RECV.has(this.#state)) {
       throw rdmaError(m, 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; move it to INIT or later before posting receives`);
     }

@@ -1,0 +1,68 @@
+#include "address_handle.h"
+
+#include <cerrno>
+
+#include "protection_domain.h"
+
+namespace rdmajs {
+
+void ReadAhAttr(const Args& args, Napi::Object o, const char* method, ibv_ah_attr* a) {
+  Props ah(o, method);
+  a->dlid = static_cast<uint16_t>(ah.Uint32("dlid", 0, 0, 0xffff));
+  a->sl = static_cast<uint8_t>(ah.Uint32("sl", 0, 0, 15));
+  a->src_path_bits = static_cast<uint8_t>(ah.Uint32("srcPathBits", 0, 0, 127));
+  a->static_rate = static_cast<uint8_t>(ah.Uint32("staticRate", 0, 0, 255));
+  a->port_num = static_cast<uint8_t>(ah.Uint32("portNum", 1, 1, 255));
+  if (ah.Has("grh")) {
+    Props g(ah.Object("grh"), method);
+    a->is_global = 1;
+    BufferToGid(args, g.Get("dgid"), "grh.dgid", a->grh.dgid.raw);
+    a->grh.flow_label = g.Uint32("flowLabel", 0, 0, 0xfffff);
+    a->grh.sgid_index = static_cast<uint8_t>(g.Uint32("sgidIndex", 0, 0, 255));
+    a->grh.hop_limit = static_cast<uint8_t>(g.Uint32("hopLimit", 1, 0, 255));
+    a->grh.traffic_class = static_cast<uint8_t>(g.Uint32("trafficClass", 0, 0, 255));
+  }
+}
+
+Napi::Function AddressHandle::Init(Napi::Env env) {
+  return DefineClass(env, "AddressHandle",
+                     {
+                         InstanceAccessor<&AddressHandle::GetClosed>("closed"),
+                         InstanceAccessor<&AddressHandle::GetId>("id"),
+                         InstanceMethod<&AddressHandle::CloseJs>("close"),
+                     });
+}
+
+// new AddressHandle(pd, ahAttr)
+AddressHandle::AddressHandle(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<AddressHandle>(info), Resource(Kind::AddressHandle, kTypeName) {
+  Args args(info, "ibv_create_ah");
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", GetData(info.Env())->pdCtor);
+  ibv_ah_attr attr{};
+  ReadAhAttr(args, args.Object(1, "attributes"), "ibv_create_ah", &attr);
+  ah_ = ibv_create_ah(pd_->Handle(), &attr);
+  if (ah_ == nullptr) ThrowRdmaError(info.Env(), "ibv_create_ah", errno ? errno : EINVAL);
+  id_ = pd_->AddAddressHandle(this);
+  AttachTo(pd_, info[0].As<Napi::Object>());
+}
+
+AddressHandle::~AddressHandle() { Close(); }
+
+int AddressHandle::Release() {
+  if (ah_ == nullptr) return 0;
+  pd_->RemoveAddressHandle(id_);
+  int err = ibv_destroy_ah(ah_);
+  ah_ = nullptr;
+  return err;
+}
+
+Napi::Value AddressHandle::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
+Napi::Value AddressHandle::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+Napi::Value AddressHandle::CloseJs(const Napi::CallbackInfo& info) {
+  int err = Close();
+  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_ah", err);
+  return info.Env().Undefined();
+}
+
+}  // namespace rdmajs

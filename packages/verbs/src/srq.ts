@@ -1,0 +1,85 @@
+/**
+ * Shared receive queues: one pool of receive buffers serving many QPs.
+ * @module
+ */
+import { assertOpen, int, obj } from './check.js';
+import { RecvDescriptors, type RecvWr } from './descriptors.js';
+import { native, type NativeSharedReceiveQueue } from './native.js';
+import type { ProtectionDomain } from './pd.js';
+
+/** Options of {@link ProtectionDomain.createSrq}. */
+export interface SrqOptions {
+  /** Outstanding receives. Default 256. */
+  maxWr?: number;
+  /** SGEs per receive. Default 1. */
+  maxSge?: number;
+  /**
+   * Arm the limit event: the device raises an async `SRQ_LIMIT_REACHED`
+   * event once fewer than this many receives remain. 0 (default) = off.
+   */
+  srqLimit?: number;
+}
+
+/** A shared receive queue (`ibv_srq`). Pass it as `srq` to {@link ProtectionDomain.createQp}. */
+export class SharedReceiveQueue implements Disposable {
+  /** @internal */ readonly _native: NativeSharedReceiveQueue;
+  /** The protection domain it lives in. */
+  readonly pd: ProtectionDomain;
+  /** Actual capacity. */
+  readonly cap: Readonly<{ maxWr: number; maxSge: number }>;
+  #recv: RecvDescriptors;
+
+  /** @internal Use {@link ProtectionDomain.createSrq}. */
+  constructor(pd: ProtectionDomain, options: SrqOptions) {
+    const m = 'ibv_create_srq';
+    const o = obj<SrqOptions>(m, 'options', options);
+    const raw = {
+      maxWr: o.maxWr === undefined ? 256 : int(m, 'maxWr', o.maxWr, 1, 1 << 20),
+      maxSge: o.maxSge === undefined ? 1 : int(m, 'maxSge', o.maxSge, 1, 64),
+      srqLimit: o.srqLimit === undefined ? 0 : int(m, 'srqLimit', o.srqLimit, 0, 1 << 20),
+    };
+    this.pd = pd;
+    this._native = new native.SharedReceiveQueue(pd._native, raw);
+    this.cap = Object.freeze({ ...this._native.cap });
+    this.#recv = new RecvDescriptors(this.cap.maxWr, this.cap.maxSge);
+    this._native.bindDescriptors(this.#recv.buffer);
+  }
+
+  /** True once closed (directly or by closing its PD). */
+  get closed(): boolean {
+    return this._native.closed;
+  }
+
+  /** Posts one receive or a chain of them; any QP attached may consume them. */
+  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
+    const m = 'ibv_post_srq_recv';
+    assertOpen(this.closed, m, 'SharedReceiveQueue');
+    const list = Array.isArray(wrs) ? wrs : [wrs as RecvWr];
+    if (list.length === 0) return;
+    if (list.length > this.#recv.slots) throw new RangeError(`${m}: ${list.length} work requests exceed the SRQ depth ${this.#recv.slots}`);
+    for (let i = 0; i < list.length; i++) this.#recv.write(m, i, list[i]!, this.pd);
+    this._native.postRecv(list.length);
+  }
+
+  /** Arms the limit event (see {@link SrqOptions.srqLimit}) or resizes the queue. */
+  modify(attributes: { maxWr?: number; srqLimit?: number }): void {
+    assertOpen(this.closed, 'ibv_modify_srq', 'SharedReceiveQueue');
+    this._native.modify(obj('ibv_modify_srq', 'attributes', attributes));
+  }
+
+  /** Current attributes from the device. */
+  query(): { maxWr: number; maxSge: number; srqLimit: number } {
+    assertOpen(this.closed, 'ibv_query_srq', 'SharedReceiveQueue');
+    return this._native.query();
+  }
+
+  /** Destroys the SRQ and, first, the QPs attached to it. Harmless when already closed. */
+  close(): void {
+    this._native.close();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
