@@ -13,6 +13,7 @@
         "src/queue_pair.cc",
         "src/shared_receive_queue.cc",
         "src/address_handle.cc",
+        "src/memory_window.cc",
         "src/descriptors.cc",
         "src/work_tracker.cc"
       ],

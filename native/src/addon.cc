@@ -11,6 +11,7 @@
 #include "queue_pair.h"
 #include "shared_receive_queue.h"
 #include "address_handle.h"
+#include "memory_window.h"
 
 namespace rdmajs {
 
@@ -114,6 +115,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("QueuePair", QueuePair::Init(env), data->qpCtor);
   add("SharedReceiveQueue", SharedReceiveQueue::Init(env), data->srqCtor);
   add("AddressHandle", AddressHandle::Init(env), data->ahCtor);
+  add("MemoryWindow", MemoryWindow::Init(env), data->mwCtor);
   exports.Set("constants", Constants(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("forkInit", Napi::Function::New(env, ForkInit, "forkInit"));

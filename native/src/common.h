@@ -26,6 +26,7 @@ struct AddonData {
   Napi::FunctionReference qpCtor;
   Napi::FunctionReference srqCtor;
   Napi::FunctionReference ahCtor;
+  Napi::FunctionReference mwCtor;
   std::unordered_set<Context*> contexts;  // open contexts, closed at env teardown
   // libuv handles being closed. Teardown is an async cleanup hook that Node
   // waits for, so no close callback (our code) runs after the addon is
@@ -45,12 +46,13 @@ AddonData* GetData(Napi::Env env);
 enum class Kind : int {
   QueuePair = 0,
   SharedReceiveQueue = 1,
-  AddressHandle = 2,
-  MemoryRegion = 3,
-  CompletionQueue = 4,
-  CompletionChannel = 5,
-  ProtectionDomain = 6,
-  Context = 7,
+  MemoryWindow = 2,
+  AddressHandle = 3,
+  MemoryRegion = 4,
+  CompletionQueue = 5,
+  CompletionChannel = 6,
+  ProtectionDomain = 7,
+  Context = 8,
 };
 
 // Base of every wrapped verbs object. A child holds a strong reference to each

@@ -30,6 +30,16 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   ~QueuePair() override;
 
   uint32_t Qpn() const { return qpn_; }
+  ibv_qp* Handle() const { return qp_; }
+  ProtectionDomain* GetPd() const { return pd_; }
+  // For work posted by other verbs on this send queue (ibv_bind_mw): track
+  // one request, then say whether it was posted.
+  bool SendQueueFull() const { return sendTracker_.Free() == 0; }
+  uint64_t TrackOne(uint64_t userId) {
+    sendTracker_.BeginBatch();
+    return sendTracker_.Add(userId, kWrSend);
+  }
+  void CommitOne(bool posted) { sendTracker_.Commit(posted ? 1 : 0); }
   // From a CQ poll: retires the request a completion finishes and returns the
   // caller's wr_id.
   uint64_t Complete(uint64_t wrId);

@@ -56,6 +56,7 @@ export {
 export type { RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './descriptors.js';
 export { SharedReceiveQueue, type SrqOptions } from './srq.js';
 export { AddressHandle } from './ah.js';
+export { MemoryWindow, type BindOptions } from './mw.js';
 export { formatGid, parseGid } from './gid.js';
 
 /**

@@ -87,6 +87,12 @@ export interface NativeAddressHandle extends NativeResource {
 }
 
 /** @internal */
+export interface NativeMemoryWindow extends NativeResource {
+  readonly rkey: number;
+  bind(qp: NativeQueuePair, mr: NativeMemoryRegion, offset: number, length: number, access: number, id: bigint, signaled: boolean): number;
+}
+
+/** @internal */
 export interface NativeConstants {
   QP_TYPE: Record<string, number>;
   QP_STATE: Record<string, number>;
@@ -119,6 +125,7 @@ export interface NativeAddon {
   QueuePair: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeQueuePair;
   SharedReceiveQueue: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeSharedReceiveQueue;
   AddressHandle: new (pd: NativeProtectionDomain, attrs: Record<string, unknown>) => NativeAddressHandle;
+  MemoryWindow: new (pd: NativeProtectionDomain) => NativeMemoryWindow;
   constants: NativeConstants;
   setErrorClass(cls: typeof RdmaError): void;
   forkInit(): void;

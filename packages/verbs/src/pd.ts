@@ -8,6 +8,7 @@ import { assertOpen, obj } from './check.js';
 import { accessMask, type Access } from './constants.js';
 import type { Context } from './device.js';
 import { MemoryRegion, type RegisterOptions, checkRegistrable } from './mr.js';
+import { MemoryWindow } from './mw.js';
 import { native, type NativeProtectionDomain } from './native.js';
 import { QueuePair, checkEndpoint, type AhAttributes, type Endpoint, type QpOptions } from './qp.js';
 import { SharedReceiveQueue, type SrqOptions } from './srq.js';
@@ -69,6 +70,15 @@ export class ProtectionDomain implements Disposable {
   createQp(options: QpOptions): QueuePair {
     assertOpen(this.closed, 'ibv_create_qp', 'ProtectionDomain');
     return new QueuePair(this, options);
+  }
+
+  /**
+   * Allocates a type-1 memory window; bind it with {@link MemoryWindow.bind}.
+   * Throws EOPNOTSUPP on devices without memory windows.
+   */
+  allocMw(): MemoryWindow {
+    assertOpen(this.closed, 'ibv_alloc_mw', 'ProtectionDomain');
+    return new MemoryWindow(this);
   }
 
   /** Creates a shared receive queue for QPs of this PD. */

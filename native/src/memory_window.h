@@ -1,0 +1,34 @@
+// MemoryWindow: a remotely accessible window onto part of a memory region,
+// bound and invalidated through a QP's send queue (ibv_mw, type 1).
+#pragma once
+
+#include <infiniband/verbs.h>
+
+#include "common.h"
+
+namespace rdmajs {
+
+class ProtectionDomain;
+
+class MemoryWindow : public Napi::ObjectWrap<MemoryWindow>, public Resource {
+ public:
+  static constexpr const char* kTypeName = "MemoryWindow";
+  static Napi::Function Init(Napi::Env env);
+
+  explicit MemoryWindow(const Napi::CallbackInfo& info);
+  ~MemoryWindow() override;
+
+ protected:
+  int Release() override;
+
+ private:
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value GetRkey(const Napi::CallbackInfo& info);
+  Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+
+  ibv_mw* mw_ = nullptr;
+  ProtectionDomain* pd_ = nullptr;
+};
+
+}  // namespace rdmajs
