@@ -216,16 +216,15 @@ export class SendDescriptors extends Descriptors {
       if (typeof ca !== 'bigint' || typeof swap !== 'bigint') throw new TypeError(`${method}: wr[${index}].compareAdd/swap must be bigints`);
       this.u64[w + 2] = BigInt.asUintN(64, ca);
       this.u64[w + 3] = BigInt.asUintN(64, swap);
-      const sg = wr.sg;
-      if (!sg || sg.length !== 1 || (sg[0]!.length ?? sg[0]!.mr.length - (sg[0]!.offset ?? 0)) !== 8) {
-        throw new RangeError(`${method}: wr[${index}]: ${opcode} needs exactly one 8-byte SGE for the old value`);
-      }
     }
 
     this.u32[h + 8] = op;
     this.u32[h + 9] = flags;
     const n = this.writeSges(method, index, slot, wr.sg, pd);
     this.u32[h + 12] = n;
+    if (ATOMIC.has(opcode) && (n !== 1 || this.u32[((slot * this.slotBytes + this.headerBytes) >> 2) + 4] !== 8)) {
+      throw new RangeError(`${method}: wr[${index}]: ${opcode} needs exactly one 8-byte SGE for the old value`);
+    }
     if (wr.inline) {
       let bytes = 0;
       for (let s = 0; s < n; s++) bytes += this.u32[((slot * this.slotBytes + this.headerBytes + s * SGE_BYTES) >> 2) + 4]!;

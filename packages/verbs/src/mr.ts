@@ -101,11 +101,12 @@ export class MemoryRegion implements Disposable {
   }
 
   /** What a peer needs to RDMA into `[offset, offset + length)` of this region. */
-  remote(offset = 0, length = this.length - offset): RemoteBuffer {
-    if (!Number.isInteger(offset) || offset < 0 || offset > this.length) {
+  remote(offset = 0, length?: number): RemoteBuffer {
+    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > this.length) {
       throw new RangeError(`MemoryRegion.remote: offset must be an integer in [0, ${this.length}]`);
     }
-    if (!Number.isInteger(length) || length < 0 || offset + length > this.length) {
+    length ??= this.length - offset;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || offset + length > this.length) {
       throw new RangeError(`MemoryRegion.remote: length must fit in the region`);
     }
     return { address: this.address + BigInt(offset), rkey: this.rkey, length };
