@@ -93,4 +93,48 @@ describe('lifetimes', () => {
     expect(qps).toBeLessThan(20);
     expect(r.status).toBe(0);
   });
+
+  it('a live child keeps its parent alive; once the child is closed the parent can be collected', () => {
+    const r = runChild(
+      `import * as v from ${JSON.stringify(verbs)};
+      const collected = new Set();
+      const registry = new FinalizationRegistry((name) => collected.add(name));
+      const settle = async () => { for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); } };
+      const ctx = v.openDevice();
+      let mr;
+      (() => {
+        const pd = ctx.allocPd();
+        registry.register(pd._native, 'pd');
+        mr = pd.allocateMemory(64);
+      })();
+      await settle();
+      console.log('while the region lives, pd collected:', collected.has('pd'));
+      mr.close();
+      mr = undefined;
+      await settle();
+      console.log('after closing the region, pd collected:', collected.has('pd'));
+      ctx.close();`,
+      ['--expose-gc'],
+    );
+    expect(r.signal).toBeNull();
+    expect(r.out).toContain('while the region lives, pd collected: false');
+    expect(r.out).toContain('after closing the region, pd collected: true');
+  });
+
+  it('forkInit() can be called before opening a device, and forked children are safe', () => {
+    const r = runChild(`import * as v from ${JSON.stringify(verbs)};
+      v.forkInit();
+      const ctx = v.openDevice();
+      const pd = ctx.allocPd();
+      const mr = pd.allocateMemory(1 << 16);
+      mr.buffer.fill(3);
+      const { execFileSync } = await import('node:child_process');
+      console.log('child says', execFileSync('sh', ['-c', 'echo forked-ok'], { encoding: 'utf8' }).trim());
+      console.log('parent memory intact', mr.buffer.every((x) => x === 3));
+      ctx.close();`);
+    expect(r.signal).toBeNull();
+    expect(r.out).toContain('child says forked-ok');
+    expect(r.out).toContain('parent memory intact true');
+    expect(r.status).toBe(0);
+  });
 });
