@@ -13,6 +13,14 @@ echo "== unit tests (no device)"
 node_modules/.bin/vitest run --project unit 2>&1 | tee "$log_dir/unit.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+echo "== type tests (the QP phase in the types)"
+if node_modules/.bin/tsc -p packages/verbs/test/types; then
+  echo "type tests passed"
+else
+  echo "type tests FAILED"
+  status=1
+fi
+
 echo "== device tests (real RDMA; the testbed VM when this host has none)"
 node packages/testbed/dist/cli.js auto --timeout 2400 -- node_modules/.bin/vitest run --project device 2>&1 |
   tee "$log_dir/device.log"

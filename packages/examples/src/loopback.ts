@@ -13,8 +13,8 @@ export interface Loopback {
   /** Receive CQs of a and b. */
   rcqA: CompletionQueue;
   rcqB: CompletionQueue;
-  a: QueuePair;
-  b: QueuePair;
+  a: QueuePair<'ready'>;
+  b: QueuePair<'ready'>;
 }
 
 export function loopback(depth = 128): Loopback {
@@ -26,9 +26,11 @@ export function loopback(depth = 128): Loopback {
   const rcqA = ctx.createCq({ entries: depth * 2, channel });
   const rcqB = ctx.createCq({ entries: depth * 2, channel });
   const cap = { maxSendWr: depth, maxRecvWr: depth, maxInlineData: 64 };
-  const a = pd.createQp({ sendCq: cqA, recvCq: rcqA, cap });
-  const b = pd.createQp({ sendCq: cqB, recvCq: rcqB, cap });
-  a.connect(b.endpoint());
-  b.connect(a.endpoint());
+  const qpA = pd.createQp({ sendCq: cqA, recvCq: rcqA, cap });
+  const qpB = pd.createQp({ sendCq: cqB, recvCq: rcqB, cap });
+  // Each side hands its endpoint to the other; connect() returns the QP typed ready.
+  const epA = qpA.endpoint();
+  const a = qpA.connect(qpB.endpoint());
+  const b = qpB.connect(epA);
   return { ctx, pd, cqA, cqB, rcqA, rcqB, a, b };
 }

@@ -52,6 +52,7 @@ export {
   type QpCap,
   type QpInfo,
   type QpOptions,
+  type QpPhase,
 } from './qp.js';
 export type { RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './descriptors.js';
 export { SharedReceiveQueue, type SrqOptions } from './srq.js';

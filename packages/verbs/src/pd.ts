@@ -66,8 +66,11 @@ export class ProtectionDomain implements Disposable {
     return new MemoryRegion(this, Buffer.alloc(size), mask);
   }
 
-  /** Creates a queue pair in this PD (state RESET; see {@link QueuePair.connect}). */
-  createQp(options: QpOptions): QueuePair {
+  /**
+   * Creates a queue pair in this PD, in state RESET. It becomes usable for
+   * sends through {@link QueuePair.connect} (RC, UC) or {@link QueuePair.activate} (UD).
+   */
+  createQp(options: QpOptions): QueuePair<'prepared'> {
     assertOpen(this.closed, 'ibv_create_qp', 'ProtectionDomain');
     return new QueuePair(this, options);
   }

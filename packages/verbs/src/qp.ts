@@ -184,8 +184,18 @@ export function checkEndpoint(method: string, value: unknown): Endpoint {
   return e as Endpoint;
 }
 
-/** A queue pair (`ibv_qp`). */
-export class QueuePair implements Disposable {
+/**
+ * Where a QP stands, in the type system: `'prepared'` from
+ * {@link ProtectionDomain.createQp}, `'ready'` once {@link QueuePair.connect}
+ * (RC/UC) or {@link QueuePair.activate} (UD) returns it. Only a ready QP has
+ * a callable {@link QueuePair.postSend}; the runtime state is checked too.
+ */
+export type QpPhase = 'prepared' | 'ready';
+
+/** A queue pair (`ibv_qp`). `P` tracks whether it is ready to send (see {@link QpPhase}). */
+export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
+  /** Type-level marker of the phase; not present at run time. */
+  declare readonly phase: P;
   /** @internal */ readonly _native: NativeQueuePair;
   /** The protection domain it lives in. */
   readonly pd: ProtectionDomain;
@@ -291,7 +301,7 @@ export class QueuePair implements Disposable {
    * Makes a UD QP usable: `RESET -> INIT -> RTR -> RTS` with its qkey. UD
    * QPs have no peer; each send names its destination (`ud` in {@link SendWr}).
    */
-  activate(options: ActivateOptions = {}): this {
+  activate(options: ActivateOptions = {}): QueuePair<'ready'> {
     const m = 'QueuePair.activate';
     assertOpen(this.closed, m, 'QueuePair');
     if (this.type !== 'UD') throw new TypeError(`${m}: only UD QPs are activated; connect() an ${this.type} QP`);
@@ -302,14 +312,14 @@ export class QueuePair implements Disposable {
     this.modify({ qpState: 'RTR' });
     this.modify({ qpState: 'RTS', sqPsn: this.#psn });
     this.#qkey = qkey;
-    return this;
+    return this as QueuePair<'ready'>;
   }
 
   /**
    * Connects to a peer's endpoint: `RESET -> INIT -> RTR -> RTS`. Calls
-   * {@link endpoint} first if you have not. Returns `this`.
+   * {@link endpoint} first if you have not. Returns this QP, typed ready.
    */
-  connect(remote: Endpoint, options: ConnectOptions = {}): this {
+  connect(remote: Endpoint, options: ConnectOptions = {}): QueuePair<'ready'> {
     const m = 'QueuePair.connect';
     assertOpen(this.closed, m, 'QueuePair');
     if (this.type === 'UD') throw new TypeError(`${m}: UD QPs have no peer; use activate()`);
@@ -318,8 +328,19 @@ export class QueuePair implements Disposable {
     if (this.#gidIndex === undefined) this.endpoint();
     this.toInit(options);
     this.toRtr(r, options);
-    this.toRts(options);
-    return this;
+    return this.toRts(options);
+  }
+
+  /**
+   * This QP typed ready, after transitions made by hand ({@link modify},
+   * the `to*` helpers). Throws EINVAL unless it is in RTS or SQD.
+   */
+  ready(): QueuePair<'ready'> {
+    assertOpen(this.closed, 'QueuePair.ready', 'QueuePair');
+    if (this.#state !== 'RTS' && this.#state !== 'SQD') {
+      throw rdmaError('QueuePair.ready', 'EINVAL', `QP ${this.qpn} is in state ${this.#state}, not RTS`);
+    }
+    return this as QueuePair<'ready'>;
   }
 
   /** `RESET -> INIT`: port, partition and the rights peers get. */
@@ -358,8 +379,8 @@ export class QueuePair implements Disposable {
     this.modify(attrs);
   }
 
-  /** `RTR -> RTS`: send-side timers and this side's PSN. */
-  toRts(options: ConnectOptions = {}): void {
+  /** `RTR -> RTS`: send-side timers and this side's PSN. Returns this QP, typed ready. */
+  toRts(options: ConnectOptions = {}): QueuePair<'ready'> {
     const attrs: QpAttributes = { qpState: 'RTS', sqPsn: this.#psn };
     if (this.type === 'RC') {
       attrs.timeout = options.timeout ?? 14;
@@ -368,6 +389,7 @@ export class QueuePair implements Disposable {
       attrs.maxRdAtomic = options.maxRdAtomic ?? Math.min(this.pd.context.queryDevice().maxQpInitRdAtom, 16);
     }
     this.modify(attrs);
+    return this as QueuePair<'ready'>;
   }
 
   /** Applies the given attributes (`ibv_modify_qp`); only present fields are set. */
@@ -414,7 +436,7 @@ export class QueuePair implements Disposable {
    * every request before posting any. Throws RdmaError on refusal, with
    * `posted` = how many of the list went out.
    */
-  postSend(wrs: SendWr | readonly SendWr[]): void {
+  postSend(this: QueuePair<'ready'>, wrs: SendWr | readonly SendWr[]): void {
     const m = 'ibv_post_send';
     assertOpen(this.closed, m, 'QueuePair');
     if (!POSTABLE_SEND.has(this.#state)) {

@@ -7,8 +7,8 @@ export interface Pair {
   pd: ProtectionDomain;
   cqA: CompletionQueue;
   cqB: CompletionQueue;
-  a: QueuePair;
-  b: QueuePair;
+  a: QueuePair<'ready'>;
+  b: QueuePair<'ready'>;
   close(): void;
 }
 
@@ -18,13 +18,13 @@ export function connectedPair(options: { type?: 'RC' | 'UC'; cap?: QpOptions['ca
   const channel = options.events === false ? undefined : ctx.createCompletionChannel();
   const cqA = ctx.createCq({ entries: 1024, channel });
   const cqB = ctx.createCq({ entries: 1024, channel });
-  const a = pd.createQp({ type: options.type ?? 'RC', sendCq: cqA, cap: options.cap });
-  const b = pd.createQp({ type: options.type ?? 'RC', sendCq: cqB, cap: options.cap });
+  const qpA = pd.createQp({ type: options.type ?? 'RC', sendCq: cqA, cap: options.cap });
+  const qpB = pd.createQp({ type: options.type ?? 'RC', sendCq: cqB, cap: options.cap });
   // Endpoints cross as JSON, exactly as they would between processes.
-  const epA = JSON.parse(JSON.stringify(a.endpoint()));
-  const epB = JSON.parse(JSON.stringify(b.endpoint()));
-  a.connect(epB);
-  b.connect(epA);
+  const epA = JSON.parse(JSON.stringify(qpA.endpoint()));
+  const epB = JSON.parse(JSON.stringify(qpB.endpoint()));
+  const a = qpA.connect(epB);
+  const b = qpB.connect(epA);
   return { ctx, pd, cqA, cqB, a, b, close: () => ctx.close() };
 }
 
