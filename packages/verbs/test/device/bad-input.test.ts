@@ -49,6 +49,8 @@ describe('bad input never crashes', () => {
   const cq = ctx.createCq({ channel: ch });
   const qp = pd.createQp({ sendCq: cq, cap: { maxInlineData: 64 } });
   const mr = pd.allocateMemory(4096, ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ', 'REMOTE_ATOMIC']);
+  const srq = pd.createSrq({ maxWr: 8 });
+  const mw = pd.allocMw();
   const otherPd = ctx.allocPd();
   const otherMr = otherPd.allocateMemory(64);
   afterAll(() => ctx.close());
@@ -109,8 +111,30 @@ describe('bad input never crashes', () => {
       run(() => qp.postRecv({ sg: [{ mr: x }] }));
       run(() => qp.postRecv({ sg: [{ mr, offset: x }] }));
       run(() => qp.postRecv({ sg: [{ mr, length: x }] }));
+      run(() => pd.createSrq(x));
+      run(() => pd.createSrq({ maxWr: x }));
+      run(() => pd.createSrq({ maxSge: x }));
+      run(() => srq.postRecv(x));
+      run(() => srq.postRecv({ sg: [{ mr: x }] }));
+      run(() => srq.modify(x));
+      run(() => srq.modify({ srqLimit: x }));
+      run(() => pd.createAh(x));
+      run(() => pd.createAh({ dlid: x }));
+      run(() => pd.createAh({ grh: { dgid: x } }));
+      run(() => pd.createAh({ qpn: x, psn: 0, gid: '::1', lid: 0, port: 1, mtu: 1024 }));
+      run(() => pd.createQp({ sendCq: cq, srq: x }));
+      run(() => pd.createQp({ type: 'UD', sendCq: cq }).activate(x));
+      run(() => pd.createQp({ type: 'UD', sendCq: cq }).activate({ qkey: x }));
+      run(() => mw.bind(x, { mr, access: ['REMOTE_WRITE'] }));
+      run(() => mw.bind(qp, x));
+      run(() => mw.bind(qp, { mr: x, access: ['REMOTE_WRITE'] }));
+      run(() => mw.bind(qp, { mr, access: x }));
+      run(() => mw.bind(qp, { mr, access: ['REMOTE_WRITE'], offset: x }));
+      run(() => mw.bind(qp, { mr, access: ['REMOTE_WRITE'], length: x }));
+      run(() => mw.bind(qp, { mr, access: ['REMOTE_WRITE'], id: x }));
+      run(() => mw.invalidate(x));
     }
-    expect(calls).toBeGreaterThan(900);
+    expect(calls).toBeGreaterThan(1300);
   });
 
   it('public API: mismatched objects, too many SGEs, too-small buffers, wrong state', () => {
