@@ -6,6 +6,7 @@
         "src/addon.cc",
         "src/common.cc",
         "src/context.cc",
+        "src/async_events.cc",
         "src/protection_domain.cc",
         "src/memory_region.cc",
         "src/completion_channel.cc",
@@ -19,7 +20,7 @@
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-libverbs", "-lrdmacm"]
     }

@@ -80,10 +80,14 @@ void CompletionChannel::Drain() {
     if (std::find(fired_.begin(), fired_.end(), owner) == fired_.end()) fired_.push_back(owner);
   }
   if (fired_.empty()) return;
-  Napi::HandleScope scope(env_);
-  for (size_t i = 0; i < fired_.size(); i++) {
-    // A handler may close other CQs on this channel; Forget() nulls them.
-    if (fired_[i] != nullptr) fired_[i]->Fire();
+  try {
+    Napi::HandleScope scope(env_);
+    for (size_t i = 0; i < fired_.size(); i++) {
+      // A handler may close other CQs on this channel; Forget() nulls them.
+      if (fired_[i] != nullptr) fired_[i]->Fire();
+    }
+  } catch (const Napi::Error&) {
+    // The environment is going away (no JS can run): nothing to deliver to.
   }
   fired_.clear();
 }

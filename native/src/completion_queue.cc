@@ -8,6 +8,7 @@
 #include "completion_channel.h"
 #include "context.h"
 #include "queue_pair.h"
+#include "v8_bridge.h"
 
 namespace rdmajs {
 
@@ -23,7 +24,8 @@ Napi::Function CompletionQueue::Init(Napi::Env env) {
                      {
                          InstanceAccessor<&CompletionQueue::GetClosed>("closed"),
                          InstanceAccessor<&CompletionQueue::GetSize>("size"),
-                         InstanceMethod<&CompletionQueue::PollInto>("pollInto"),
+                         InstanceMethod<&CompletionQueue::BindBatch>("bindBatch"),
+                         InstanceMethod<&CompletionQueue::Poll>("poll"),
                          InstanceMethod<&CompletionQueue::RequestNotify>("requestNotify"),
                          InstanceMethod<&CompletionQueue::SetHandler>("setHandler"),
                          InstanceMethod<&CompletionQueue::Ref>("ref"),
@@ -95,6 +97,10 @@ int CompletionQueue::Release() {
   int err = ibv_destroy_cq(cq_);
   cq_ = nullptr;
   handler_.Reset();
+  ids_ = nullptr;
+  fields_ = nullptr;
+  idStore_.reset();
+  fieldStore_.reset();
   return err;
 }
 
@@ -106,27 +112,41 @@ Napi::Value CompletionQueue::GetSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cq_ != nullptr ? cq_->cqe : 0);
 }
 
-// pollInto(ids: BigUint64Array, fields: Uint32Array, max) -> count.
-// Writes up to `max` completions; never allocates JS objects.
-Napi::Value CompletionQueue::PollInto(const Napi::CallbackInfo& info) {
+// bindBatch(ids: BigUint64Array, fields: Uint32Array): where poll() writes.
+Napi::Value CompletionQueue::BindBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env, "ibv_poll_cq");
-  Args args(info, "ibv_poll_cq");
+  CheckOpen(env, "CompletionQueue.bindBatch");
+  Args args(info, "CompletionQueue.bindBatch");
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) {
     args.TypeError("ids must be a BigUint64Array");
   }
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
     args.TypeError("fields must be a Uint32Array");
   }
-  auto ids = info[0].As<Napi::BigUint64Array>();
-  auto fields = info[1].As<Napi::Uint32Array>();
-  size_t capacity = ids.ElementLength();
-  if (fields.ElementLength() / kWcFieldCount < capacity) capacity = fields.ElementLength() / kWcFieldCount;
-  uint32_t max = args.Has(2) ? args.Uint32(2, "max", 0, INT32_MAX) : static_cast<uint32_t>(capacity);
-  if (max > capacity) args.RangeError("max exceeds the batch capacity");
+  size_t idOffset = 0, fieldOffset = 0;
+  auto idStore = ViewStore(info[0], &idOffset);
+  auto fieldStore = ViewStore(info[1], &fieldOffset);
+  if (!idStore || !fieldStore) args.TypeError("batch arrays must not be detached or resizable");
+  size_t capacity = info[0].As<Napi::BigUint64Array>().ElementLength();
+  capacity = std::min(capacity, info[1].As<Napi::Uint32Array>().ElementLength() / kWcFieldCount);
+  ids_ = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(idStore->Data()) + idOffset);
+  fields_ = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(fieldStore->Data()) + fieldOffset);
+  idStore_ = std::move(idStore);
+  fieldStore_ = std::move(fieldStore);
+  capacity_ = static_cast<uint32_t>(std::min<size_t>(capacity, INT32_MAX));
+  return env.Undefined();
+}
 
-  uint64_t* idOut = ids.Data();
-  uint32_t* f = fields.Data();
+// poll(max) -> count: up to `max` completions into the bound batch. Never
+// allocates JS objects.
+Napi::Value CompletionQueue::Poll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_poll_cq");
+  Args args(info, "ibv_poll_cq");
+  if (ids_ == nullptr) args.TypeError("no batch is bound");
+  uint32_t max = args.Uint32(0, "max", 0, capacity_);
+  uint64_t* idOut = ids_;
+  uint32_t* f = fields_;
   ibv_wc wc[kPollChunk];
   uint32_t total = 0;
   while (total < max) {

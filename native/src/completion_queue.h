@@ -4,6 +4,9 @@
 
 #include <infiniband/verbs.h>
 
+#include <v8.h>
+
+#include <memory>
 #include <unordered_map>
 
 #include "common.h"
@@ -56,7 +59,8 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
  private:
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetSize(const Napi::CallbackInfo& info);
-  Napi::Value PollInto(const Napi::CallbackInfo& info);
+  Napi::Value BindBatch(const Napi::CallbackInfo& info);
+  Napi::Value Poll(const Napi::CallbackInfo& info);
   Napi::Value RequestNotify(const Napi::CallbackInfo& info);
   Napi::Value SetHandler(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
@@ -70,6 +74,12 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   CompletionChannel* channel_ = nullptr;
   Napi::FunctionReference handler_;
   uint32_t unacked_ = 0;
+  // The caller's batch arrays, bound once so a poll reads no arguments but
+  // the count; the backing stores keep them valid even if detached.
+  std::shared_ptr<v8::BackingStore> idStore_, fieldStore_;
+  uint64_t* ids_ = nullptr;
+  uint32_t* fields_ = nullptr;
+  uint32_t capacity_ = 0;
   std::unordered_map<uint32_t, QueuePair*> qps_;
   uint32_t lastQpn_ = UINT32_MAX;  // one-entry cache: most CQs serve one QP
   QueuePair* lastQp_ = nullptr;

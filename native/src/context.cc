@@ -94,6 +94,8 @@ Napi::Function Context::Init(Napi::Env env) {
                          InstanceMethod<&Context::QueryPort>("queryPort"),
                          InstanceMethod<&Context::QueryGidTable>("queryGidTable"),
                          InstanceMethod<&Context::CloseJs>("close"),
+                         InstanceMethod<&Context::SetEventHandler>("setEventHandler"),
+                         InstanceMethod<&Context::SetEventRef>("setEventRef"),
                      });
 }
 
@@ -131,6 +133,13 @@ Context::Context(const Napi::CallbackInfo& info)
   if (found == nullptr) ThrowRdmaError(env_, "ibv_open_device", ENODEV, "no RDMA device named '" + name_ + "'");
   ctx_ = ibv_open_device(found);
   if (ctx_ == nullptr) ThrowRdmaError(env_, "ibv_open_device", errno ? errno : ENODEV, name_);
+  try {
+    events_ = std::make_unique<AsyncEvents>(env_, ctx_, this);
+  } catch (...) {
+    ibv_close_device(ctx_);
+    ctx_ = nullptr;
+    throw;
+  }
   GetData(env_)->contexts.insert(this);
 }
 
@@ -140,6 +149,7 @@ int Context::Release() {
   AddonData* data = GetData(env_);
   if (data != nullptr) data->contexts.erase(this);
   if (ctx_ == nullptr) return 0;
+  if (events_ != nullptr) events_->Stop();  // the fd dies with the device
   int err = ibv_close_device(ctx_);
   ctx_ = nullptr;
   return err == 0 ? 0 : errno;
@@ -151,6 +161,23 @@ Napi::Value Context::GetClosed(const Napi::CallbackInfo& info) { return Napi::Bo
 Napi::Value Context::CloseJs(const Napi::CallbackInfo& info) {
   int err = Close();
   if (err != 0) ThrowRdmaError(info.Env(), "ibv_close_device", err);
+  return info.Env().Undefined();
+}
+
+// setEventHandler(fn | undefined): fn(event) runs with this Context as `this`.
+Napi::Value Context::SetEventHandler(const Napi::CallbackInfo& info) {
+  Args args(info, "Context.setEventHandler");
+  CheckOpen(info.Env(), "Context.setEventHandler");
+  events_->SetHandler(args.Has(0) ? args.Function(0, "handler") : Napi::Function());
+  return info.Env().Undefined();
+}
+
+// setEventRef(bool): whether the event watcher keeps the loop alive. A no-op
+// once closed, like unref() on a closed socket.
+Napi::Value Context::SetEventRef(const Napi::CallbackInfo& info) {
+  Args args(info, "Context.setEventRef");
+  bool ref = args.Bool(0, "ref");
+  if (!IsClosed() && events_ != nullptr) events_->SetRef(ref);
   return info.Env().Undefined();
 }
 

@@ -3,6 +3,9 @@
 
 #include <infiniband/verbs.h>
 
+#include <memory>
+
+#include "async_events.h"
 #include "common.h"
 
 namespace rdmajs {
@@ -28,8 +31,13 @@ class Context : public Napi::ObjectWrap<Context>, public Resource {
   Napi::Value QueryPort(const Napi::CallbackInfo& info);
   Napi::Value QueryGidTable(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
+  Napi::Value SetEventRef(const Napi::CallbackInfo& info);
 
   ibv_context* ctx_ = nullptr;
+  // Stopped in Release(); freed only with the Context, as a handler running
+  // in AsyncEvents::Dispatch() may close the context.
+  std::unique_ptr<AsyncEvents> events_;
   std::string name_;
   Napi::Env env_;
 };

@@ -30,4 +30,18 @@ inline std::shared_ptr<v8::BackingStore> FixedArrayBufferStore(napi_value v) {
   return store;
 }
 
+// The backing store under a typed array (and the view's byte offset), or
+// null when the array is detached or resizable.
+inline std::shared_ptr<v8::BackingStore> ViewStore(napi_value v, size_t* byteOffset) {
+  v8::Local<v8::Value> local = ToV8(v);
+  if (!local->IsArrayBufferView()) return nullptr;
+  auto view = local.As<v8::ArrayBufferView>();
+  auto buf = view->Buffer();
+  if (buf->WasDetached()) return nullptr;
+  auto store = buf->GetBackingStore();
+  if (store->IsResizableByUserJavaScript() || store->Data() == nullptr) return nullptr;
+  *byteOffset = view->ByteOffset();
+  return store;
+}
+
 }  // namespace rdmajs

@@ -192,6 +192,7 @@ export class CompletionQueue implements Disposable {
   #waiters: Waiter[] = [];
   #armed = false;
   #batch: CompletionBatch | undefined;
+  #bound: CompletionBatch | undefined; // the batch the addon writes into
 
   /** @internal Use {@link Context.createCq}. */
   constructor(context: Context, entries: number, channel: CompletionChannel | null, compVector: number) {
@@ -217,18 +218,15 @@ export class CompletionQueue implements Disposable {
    */
   pollInto(batch: CompletionBatch): number {
     if (!(batch instanceof CompletionBatch)) throw new TypeError('ibv_poll_cq: batch must be a CompletionBatch');
-    const n = this._native.pollInto(batch.ids, batch.fields, batch.capacity);
-    batch.count = n;
-    return n;
+    return this.#poll(batch, batch.capacity);
   }
 
   /** Polls up to `max` completions and returns them as objects. Never blocks. */
   poll(max = 16): WorkCompletion[] {
     assertOpen(this.closed, 'ibv_poll_cq', 'CompletionQueue');
     int('ibv_poll_cq', 'max', max, 1, 1 << 20);
-    const batch = this.#ensureBatch(max);
-    const n = this._native.pollInto(batch.ids, batch.fields, max);
-    batch.count = n;
+    const n = this.#poll(this.#ensureBatch(max), max);
+    const batch = this.#batch!;
     const out: WorkCompletion[] = new Array<WorkCompletion>(n);
     for (let i = 0; i < n; i++) out[i] = batch.get(i);
     return out;
@@ -334,6 +332,16 @@ export class CompletionQueue implements Disposable {
   _abortWaiters(): void {
     const err = rdmaError('CompletionQueue.wait', 'EBADF', 'CompletionQueue was closed while waiting');
     this.#release().forEach((w) => w.reject(err));
+  }
+
+  #poll(batch: CompletionBatch, max: number): number {
+    if (this.#bound !== batch) {
+      this._native.bindBatch(batch.ids, batch.fields);
+      this.#bound = batch;
+    }
+    const n = this._native.poll(max);
+    batch.count = n;
+    return n;
   }
 
   #ensureBatch(n: number): CompletionBatch {

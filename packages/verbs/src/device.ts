@@ -3,12 +3,16 @@
  *
  * A {@link Context} is an open device. Everything else (protection domains,
  * completion queues, queue pairs) hangs below it; closing the context closes
- * all of them, children first.
+ * all of them, children first. A context is also an `EventEmitter` of the
+ * device's async events (`'event'`, see {@link AsyncEvent}).
  * @module
  */
+import { EventEmitter } from 'node:events';
+
 import { assertOpen, int, obj, optInt } from './check.js';
 import { CompletionChannel, CompletionQueue, abortClosedWaiters } from './cq.js';
 import { rdmaError } from './errors.js';
+import { refEvents, watchEvents, type AsyncEvent, type ContextEventMap } from './events.js';
 import { formatGid } from './gid.js';
 import { native, type NativeContext } from './native.js';
 import { ProtectionDomain } from './pd.js';
@@ -130,16 +134,53 @@ export interface CqOptions {
   compVector?: number;
 }
 
-/** An open RDMA device (`ibv_context`). */
-export class Context implements Disposable {
+/**
+ * An open RDMA device (`ibv_context`).
+ *
+ * It emits `'event'` with an {@link AsyncEvent} for each async event of the
+ * device (QP errors, port up/down, CQ overflow, SRQ limit...), read from the
+ * device on the event loop:
+ *
+ * ```ts
+ * ctx.on('event', (ev) => {
+ *   if (ev.qpNum === qp.qpn) console.warn(`QP ${ev.qpNum}: ${ev.type}`);
+ * });
+ * const [ev] = await once(ctx, 'event');   // node:events once()
+ * ```
+ *
+ * Listening does not keep the process alive (see {@link Context.ref}); no
+ * event is emitted after {@link Context.close}; the context never emits
+ * `'error'`, and a listener that throws surfaces as an uncaught exception.
+ */
+export class Context extends EventEmitter<ContextEventMap> implements Disposable {
   /** @internal */ readonly _native: NativeContext;
   /** The device name, e.g. `'rxe0'`. */
   readonly name: string;
 
   /** @internal Use {@link openDevice}. */
   constructor(handle: NativeContext) {
+    super();
     this._native = handle;
     this.name = handle.name;
+    watchEvents(handle, this);
+  }
+
+  /**
+   * Makes the async-event watcher keep the process alive, even with nothing
+   * else to do (e.g. a daemon that only watches ports). Not the default:
+   * events are about work that something else (a pending completion wait, a
+   * socket, a timer) already keeps alive, and a process that is done must
+   * exit without closing every context. Harmless once closed.
+   */
+  ref(): this {
+    refEvents(this._native, true);
+    return this;
+  }
+
+  /** Undoes {@link Context.ref}: the watcher no longer keeps the process alive (the default). */
+  unref(): this {
+    refEvents(this._native, false);
+    return this;
   }
 
   /** True once closed (explicitly or through teardown). */
@@ -205,7 +246,10 @@ export class Context implements Disposable {
     return new CompletionQueue(this, entries, o.channel ?? null, vector);
   }
 
-  /** Closes the device and, first, everything created under it. Harmless when already closed. */
+  /**
+   * Closes the device and, first, everything created under it. Harmless when
+   * already closed. Events not yet emitted are dropped, listeners stay.
+   */
   close(): void {
     this._native.close();
     abortClosedWaiters();

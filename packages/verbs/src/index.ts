@@ -37,6 +37,17 @@ export {
   type GidType,
   type PortAttributes,
 } from './device.js';
+export type {
+  AsyncEvent,
+  AsyncEventType,
+  ContextEventMap,
+  PortAsyncEvent,
+  PortEventType,
+  QpAsyncEvent,
+  QpEventType,
+  ResourceAsyncEvent,
+  ResourceEventType,
+} from './events.js';
 export { ProtectionDomain } from './pd.js';
 export { MemoryRegion, type RegisterOptions, type RemoteBuffer } from './mr.js';
 export { CompletionBatch, CompletionChannel, CompletionQueue, wcStatusText, type WaitOptions, type WorkCompletion } from './cq.js';

@@ -43,7 +43,8 @@ export interface NativeCompletionChannel extends NativeResource {
 /** @internal */
 export interface NativeCompletionQueue extends NativeResource {
   readonly size: number;
-  pollInto(ids: BigUint64Array, fields: Uint32Array, max?: number): number;
+  bindBatch(ids: BigUint64Array, fields: Uint32Array): void;
+  poll(max: number): number;
   requestNotify(solicitedOnly?: boolean): void;
   setHandler(handler?: () => void): void;
   ref(): void;
