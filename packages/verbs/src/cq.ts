@@ -267,14 +267,42 @@ export class CompletionQueue implements Disposable {
    * Event-driven poll: returns as soon as at least one completion is in
    * `batch` (its count), sleeping on the channel in between.
    */
-  async pollWait(batch: CompletionBatch, options: WaitOptions = {}): Promise<number> {
+  pollWait(batch: CompletionBatch, options: WaitOptions = {}): Promise<number> {
+    if (!(batch instanceof CompletionBatch)) return Promise.reject(new TypeError('CompletionQueue.pollWait: batch must be a CompletionBatch'));
+    return this.#pollWait(batch, batch.capacity, options);
+  }
+
+  /** Waits for and returns the next single completion (others stay queued). */
+  async next(options: WaitOptions = {}): Promise<WorkCompletion> {
+    // Each poll is read at once, in the same synchronous step: concurrent
+    // next() calls share the internal batch.
+    const batch = this.#ensureBatch(1);
+    const busyUs = optInt('CompletionQueue.next', 'busyPollUs', options.busyPollUs, 0, 0, 10_000_000);
+    const until = performance.now() + busyUs / 1000;
+    do {
+      if (this.#poll(batch, 1) > 0) return batch.get(0);
+    } while (performance.now() < until);
+    for (;;) {
+      if (!this.#armed && this.channel && !this.closed) {
+        this._native.requestNotify(false);
+        this.#armed = true;
+        if (this.#poll(batch, 1) > 0) return batch.get(0);
+      }
+      await this.wait(options);
+      if (this.#poll(batch, 1) > 0) return batch.get(0);
+    }
+  }
+
+  // Polls up to `max`; if none, (busy-polls, then) arms and sleeps until
+  // something arrives.
+  async #pollWait(batch: CompletionBatch, max: number, options: WaitOptions): Promise<number> {
     const busyUs = optInt('CompletionQueue.pollWait', 'busyPollUs', options.busyPollUs, 0, 0, 10_000_000);
-    let n = this.pollInto(batch);
+    let n = this.#poll(batch, max);
     if (n > 0) return n;
     if (busyUs > 0) {
       const until = performance.now() + busyUs / 1000;
       while (performance.now() < until) {
-        n = this.pollInto(batch);
+        n = this.#poll(batch, max);
         if (n > 0) return n;
       }
     }
@@ -283,20 +311,13 @@ export class CompletionQueue implements Disposable {
         this._native.requestNotify(false);
         this.#armed = true;
         // Completions that landed before arming raise no event: look again.
-        n = this.pollInto(batch);
+        n = this.#poll(batch, max);
         if (n > 0) return n;
       }
       await this.wait(options);
-      n = this.pollInto(batch);
+      n = this.#poll(batch, max);
       if (n > 0) return n;
     }
-  }
-
-  /** Waits for and returns the next single completion. */
-  async next(options: WaitOptions = {}): Promise<WorkCompletion> {
-    const batch = this.#ensureBatch(1);
-    await this.pollWait(batch, options);
-    return batch.get(0);
   }
 
   /**

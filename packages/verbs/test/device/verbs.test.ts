@@ -182,6 +182,19 @@ describe('completions', () => {
     expect(dst.buffer.every((x) => x === 7)).toBe(true);
   });
 
+  it('next() takes one completion and leaves the rest; concurrent next() calls each get their own', async () => {
+    pair = connectedPair();
+    const { pd, a, cqA } = pair;
+    const mr = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const write = (id: bigint) => ({ id, opcode: 'RDMA_WRITE' as const, sg: [{ mr }], remote: mr.remote() });
+    a.postSend([write(1n), write(2n)]);
+    expect((await cqA.next({ timeoutMs: 20_000 })).id).toBe(1n);
+    expect((await cqA.next({ timeoutMs: 20_000 })).id).toBe(2n);
+    const waiting = Promise.all([cqA.next({ timeoutMs: 20_000 }), cqA.next({ timeoutMs: 20_000 }), cqA.next({ timeoutMs: 20_000 })]);
+    setTimeout(() => a.postSend([write(3n), write(4n), write(5n)]), 20);
+    expect((await waiting).map((w) => w.id).sort()).toEqual([3n, 4n, 5n]);
+  });
+
   it('async-iterates completions', async () => {
     pair = connectedPair();
     const { pd, a, cqA } = pair;
