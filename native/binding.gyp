@@ -15,6 +15,8 @@
         "src/shared_receive_queue.cc",
         "src/address_handle.cc",
         "src/memory_window.cc",
+        "src/cm_event_channel.cc",
+        "src/cm_id.cc",
         "src/descriptors.cc",
         "src/work_tracker.cc"
       ],

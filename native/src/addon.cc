@@ -1,6 +1,7 @@
 // Module entry: registers the wrapper classes, exports the ibv_* constants the
 // TS layer maps to string unions, and closes leftovers at environment teardown.
 #include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
 
 #include "common.h"
 #include "completion_channel.h"
@@ -12,6 +13,8 @@
 #include "shared_receive_queue.h"
 #include "address_handle.h"
 #include "memory_window.h"
+#include "cm_event_channel.h"
+#include "cm_id.h"
 
 namespace rdmajs {
 
@@ -63,6 +66,7 @@ Napi::Object Constants(Napi::Env env) {
                                 {"INV_EEC_STATE_ERR", IBV_WC_INV_EEC_STATE_ERR}, {"FATAL_ERR", IBV_WC_FATAL_ERR},
                                 {"RESP_TIMEOUT_ERR", IBV_WC_RESP_TIMEOUT_ERR}, {"GENERAL_ERR", IBV_WC_GENERAL_ERR},
                                 {"TM_ERR", IBV_WC_TM_ERR}, {"TM_RNDV_INCOMPLETE", IBV_WC_TM_RNDV_INCOMPLETE}}));
+  c.Set("PORT_SPACE", Enum(env, {{"TCP", RDMA_PS_TCP}, {"UDP", RDMA_PS_UDP}}));
   c.Set("WC_FIELDS", static_cast<uint32_t>(kWcFieldCount));
   c.Set("SEND_HEADER_BYTES", static_cast<uint32_t>(kSendHeader));
   c.Set("RECV_HEADER_BYTES", static_cast<uint32_t>(kRecvHeader));
@@ -89,6 +93,7 @@ Napi::Value ForkInit(const Napi::CallbackInfo& info) {
 void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* data = static_cast<AddonData*>(arg);
   while (!data->contexts.empty()) (*data->contexts.begin())->Close();
+  while (!data->cmChannels.empty()) (*data->cmChannels.begin())->Close();
   if (data->pendingCloses == 0) {
     napi_remove_async_cleanup_hook(handle);
   } else {
@@ -116,6 +121,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("SharedReceiveQueue", SharedReceiveQueue::Init(env), data->srqCtor);
   add("AddressHandle", AddressHandle::Init(env), data->ahCtor);
   add("MemoryWindow", MemoryWindow::Init(env), data->mwCtor);
+  add("CmEventChannel", CmEventChannel::Init(env), data->cmChannelCtor);
+  add("CmId", CmId::Init(env), data->cmIdCtor);
   exports.Set("constants", Constants(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("forkInit", Napi::Function::New(env, ForkInit, "forkInit"));

@@ -14,6 +14,7 @@
 namespace rdmajs {
 
 class Context;
+class Resource;
 
 // Per-environment state (worker threads each get their own).
 struct AddonData {
@@ -27,7 +28,10 @@ struct AddonData {
   Napi::FunctionReference srqCtor;
   Napi::FunctionReference ahCtor;
   Napi::FunctionReference mwCtor;
+  Napi::FunctionReference cmChannelCtor;
+  Napi::FunctionReference cmIdCtor;
   std::unordered_set<Context*> contexts;  // open contexts, closed at env teardown
+  std::unordered_set<Resource*> cmChannels;  // open rdma_cm channels, likewise
   // libuv handles being closed. Teardown is an async cleanup hook that Node
   // waits for, so no close callback (our code) runs after the addon is
   // unloaded (a worker exiting unloads it).
@@ -53,6 +57,8 @@ enum class Kind : int {
   CompletionChannel = 6,
   ProtectionDomain = 7,
   Context = 8,
+  CmId = 9,
+  CmEventChannel = 10,
 };
 
 // Base of every wrapped verbs object. A child holds a strong reference to each

@@ -34,7 +34,18 @@ export class RdmaError extends Error implements RdmaErrorProps {
   }
 }
 
-const ERRNO: Record<string, number> = { EINVAL: 22, EBADF: 9, EBUSY: 16, ENODEV: 19, ETIMEDOUT: 110, EOPNOTSUPP: 95, EIO: 5 };
+const ERRNO: Record<string, number> = {
+  EINVAL: 22,
+  EBADF: 9,
+  EBUSY: 16,
+  ENODEV: 19,
+  ETIMEDOUT: 110,
+  EOPNOTSUPP: 95,
+  EIO: 5,
+  ECONNREFUSED: 111,
+  ECONNRESET: 104,
+  EHOSTUNREACH: 113,
+};
 
 /** Builds an {@link RdmaError} from the TS layer with the same message format as the native one. */
 export function rdmaError(syscall: string, code: keyof typeof ERRNO, detail: string): RdmaError {
@@ -46,6 +57,9 @@ export function rdmaError(syscall: string, code: keyof typeof ERRNO, detail: str
     ETIMEDOUT: 'Connection timed out',
     EOPNOTSUPP: 'Operation not supported',
     EIO: 'Input/output error',
+    ECONNREFUSED: 'Connection refused',
+    ECONNRESET: 'Connection reset by peer',
+    EHOSTUNREACH: 'No route to host',
   };
   return new RdmaError(`${syscall}: ${text[code]} (${code}): ${detail}`, { code, errno: ERRNO[code]!, syscall });
 }

@@ -70,6 +70,8 @@ export { SharedReceiveQueue, type SrqOptions } from './srq.js';
 export { AddressHandle } from './ah.js';
 export { MemoryWindow, type BindOptions } from './mw.js';
 export { formatGid, parseGid } from './gid.js';
+/** Connection management over rdma_cm: `cm.listen()`, `cm.connect()`. */
+export * as cm from './cm.js';
 
 /**
  * Makes registered memory safe across `fork()` (`ibv_fork_init`). Call it

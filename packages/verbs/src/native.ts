@@ -94,6 +94,45 @@ export interface NativeMemoryWindow extends NativeResource {
 }
 
 /** @internal */
+export interface NativeCmEvent {
+  type: string;
+  status: number;
+  privateData: Buffer;
+  listener: NativeCmId | undefined;
+}
+
+/** @internal */
+export interface NativeCmEventChannel extends NativeResource {
+  setHandler(handler: (id: NativeCmId, event: NativeCmEvent) => void): void;
+  setRef(ref: boolean): void;
+}
+
+/** @internal */
+export interface NativeCmAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** @internal */
+export interface NativeCmId extends NativeResource {
+  readonly device: string | null;
+  readonly port: number;
+  readonly localAddress: NativeCmAddress | null;
+  readonly remoteAddress: NativeCmAddress | null;
+  bindAddr(host: string, port: number): void;
+  resolveAddr(source: string | null, host: string, port: number, timeoutMs: number): void;
+  resolveRoute(timeoutMs: number): void;
+  listen(backlog: number): void;
+  initQpAttr(state: number): Record<string, unknown>;
+  connect(params: Record<string, unknown>): void;
+  accept(params: Record<string, unknown>): void;
+  reject(privateData?: Uint8Array): void;
+  establish(): void;
+  disconnect(): void;
+}
+
+/** @internal */
 export interface NativeConstants {
   QP_TYPE: Record<string, number>;
   QP_STATE: Record<string, number>;
@@ -105,6 +144,7 @@ export interface NativeConstants {
   WC_FLAGS: Record<string, number>;
   WC_STATUS: Record<string, number>;
   WC_STATUS_TEXT: Record<number, string>;
+  PORT_SPACE: Record<'TCP' | 'UDP', number>;
   WC_FIELDS: number;
   SEND_HEADER_BYTES: number;
   RECV_HEADER_BYTES: number;
@@ -127,6 +167,8 @@ export interface NativeAddon {
   SharedReceiveQueue: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeSharedReceiveQueue;
   AddressHandle: new (pd: NativeProtectionDomain, attrs: Record<string, unknown>) => NativeAddressHandle;
   MemoryWindow: new (pd: NativeProtectionDomain) => NativeMemoryWindow;
+  CmEventChannel: new () => NativeCmEventChannel;
+  CmId: new (channel: NativeCmEventChannel, portSpace: number) => NativeCmId;
   constants: NativeConstants;
   setErrorClass(cls: typeof RdmaError): void;
   forkInit(): void;

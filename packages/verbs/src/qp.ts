@@ -416,6 +416,13 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     this.#state = this._native.state as QpState;
   }
 
+  /** @internal Applies raw (numeric) attributes, e.g. from rdma_init_qp_attr. */
+  _modifyRaw(raw: Record<string, unknown>): void {
+    assertOpen(this.closed, 'ibv_modify_qp', 'QueuePair');
+    this._native.modify(raw);
+    this.#state = this._native.state as QpState;
+  }
+
   /** Reads the QP's attributes from the device (and refreshes {@link state}). */
   query(): QpInfo {
     const q = this._native.query() as Record<string, unknown> & { ahAttr: Record<string, unknown> & { grh?: Record<string, unknown> } };
