@@ -17,8 +17,9 @@ export default defineConfig({
           name: 'device',
           include: ['packages/*/test/device/**/*.test.ts'],
           globalSetup: ['packages/verbs/test/device/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Emulated CPUs: generous bounds; every wait inside a test has its own.
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
           // One rxe device, 2 vCPUs under emulation: files run one at a time
           // so a slow file cannot starve another's timers.
           fileParallelism: false,
