@@ -22,7 +22,9 @@ export interface Testbed {
   kernelVersion: string;
   /** Where the kernel and busybox packages are unpacked (seen by the VM at the same path). */
   root: string;
+  /** The kernel image qemu boots (`-kernel`). */
   vmlinuz: string;
+  /** The gzip'd cpio initramfs qemu boots (`-initrd`): busybox, the 9p/overlay modules and /init. */
   initrd: string;
   /** busybox (static) inside `root`, used for modprobe in the VM. */
   busybox: string;

@@ -4,15 +4,17 @@
  *
  *   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] -- <cmd...>
  *   rdmajs-testbed auto [...] -- <cmd...>   on this host's RDMA device if it has one, else in the VM
+ *   rdmajs-testbed pair [...] -- <cmd for A...> --- <cmd for B...>   two VMs joined by a link
  *   rdmajs-testbed prepare                  fetch the kernel and build the initramfs (once)
  *   rdmajs-testbed doctor                   check what this machine has
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+import { pairExitCode, parsePairArgs, parseRunArgs, prefixLines } from './args.js';
 import { cacheDir, cachedTestbed, prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
-import { runInTestbed, type RunOptions } from './vm.js';
+import { TESTBED_PAIR_IPS, runInTestbed, runInTestbedPair } from './vm.js';
 
 const USAGE = `usage:
   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--quiet] -- <command...>
@@ -20,36 +22,35 @@ const USAGE = `usage:
       exits with the command's exit code
   rdmajs-testbed auto [same options] -- <command...>
       run on this host's RDMA device if it has an active one, else as 'run'
+  rdmajs-testbed pair [same options] -- <command for A...> --- <command for B...>
+      two VMs joined by a virtual link, A at ${TESTBED_PAIR_IPS.a} and B at ${TESTBED_PAIR_IPS.b}
+      (rxe0 on each); runs one command in each, concurrently, output prefixed
+      [a] / [b]; exits with A's exit code if it failed, else with B's
   rdmajs-testbed prepare    download the kernel and build the initramfs (cached)
   rdmajs-testbed doctor     check qemu, packages, cache and devices
 `;
-
-function parseRunArgs(argv: string[]): Omit<RunOptions, 'onOutput'> {
-  const sep = argv.indexOf('--');
-  const flags = sep >= 0 ? argv.slice(0, sep) : [];
-  const command = sep >= 0 ? argv.slice(sep + 1) : argv;
-  if (command.length === 0) throw new Error('no command given (put it after --)');
-  const opts: Omit<RunOptions, 'onOutput'> = { command };
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i]!;
-    const num = () => {
-      const v = Number(flags[++i]);
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} needs a positive number`);
-      return v;
-    };
-    if (flag === '--memory') opts.memoryMiB = num();
-    else if (flag === '--cpus') opts.cpus = num();
-    else if (flag === '--timeout') opts.timeoutMs = num() * 1000;
-    else if (flag === '--quiet') opts.quiet = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return opts;
-}
 
 async function runVm(argv: string[]): Promise<number> {
   const opts = parseRunArgs(argv);
   const result = await runInTestbed({ ...opts, onOutput: (s) => process.stdout.write(s) });
   return result.exitCode;
+}
+
+async function runPair(argv: string[]): Promise<number> {
+  const { a, b, ...opts } = parsePairArgs(argv);
+  const result = await runInTestbedPair({
+    ...opts,
+    a: { command: a },
+    b: { command: b },
+    onOutput: (host, s) => process.stdout.write(prefixLines(`[${host}] `, s)),
+  });
+  if (!opts.quiet) {
+    for (const host of ['a', 'b'] as const) {
+      const r = result[host];
+      process.stderr.write(`[rdmajs-testbed] ${host}: exit ${r.exitCode}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${(r.totalMs / 1000).toFixed(1)} s\n`);
+    }
+  }
+  return pairExitCode(result.a.exitCode, result.b.exitCode);
 }
 
 function runHost(command: string[]): Promise<number> {
@@ -103,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run':
       return runVm(rest);
+    case 'pair':
+      return runPair(rest);
     case 'auto': {
       const opts = parseRunArgs(rest);
       const host = activeRdmaDevices();

@@ -10,8 +10,31 @@
  * import { runInTestbed, hasRdmaDevice } from '@rdmajs/testbed';
  * const { exitCode, output } = await runInTestbed({ command: ['ibv_devinfo'] });
  * ```
+ *
+ * Two hosts (two VMs on one virtual link, rxe0 in each), one command in each:
+ *
+ * ```ts
+ * import { runInTestbedPair } from '@rdmajs/testbed';
+ * const { a, b } = await runInTestbedPair({
+ *   a: { command: ['rping', '-s', '-a', '10.9.1.1', '-C', '3'] },
+ *   b: { command: ['rping', '-c', '-a', '10.9.1.1', '-C', '3'] },
+ * });
+ * ```
  * @module
  */
 export { activeRdmaDevices, hasRdmaDevice } from './detect.js';
 export { cacheDir, cachedTestbed, prepare, type Testbed } from './cache.js';
-export { TESTBED_DEVICE, TESTBED_IP, runInTestbed, type RunOptions, type RunResult } from './vm.js';
+export {
+  TESTBED_DEVICE,
+  TESTBED_IP,
+  TESTBED_PAIR_IPS,
+  runInTestbed,
+  runInTestbedPair,
+  type PairCommand,
+  type PairHost,
+  type PairOptions,
+  type PairResult,
+  type RunOptions,
+  type RunResult,
+  type VmOptions,
+} from './vm.js';

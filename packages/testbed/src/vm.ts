@@ -1,47 +1,63 @@
 /**
- * Runs a command inside a throwaway qemu VM that has a real SoftRoCE device.
+ * Runs commands inside throwaway qemu VMs that have a real SoftRoCE device.
  *
- * The VM boots Debian's generic kernel over this machine's own filesystem
+ * Each VM boots Debian's generic kernel over this machine's own filesystem
  * (read-only 9p under a tmpfs overlay: the command sees every host file, and
- * nothing it writes reaches the host), loads rdma_rxe, puts `rxe0` on a
- * dummy interface at 10.9.0.1 (rdma_cm needs a real netdev, not `lo`), runs
- * the command in the caller's directory and powers off.
+ * nothing it writes reaches the host), loads rdma_rxe, runs the command in
+ * the caller's directory and powers off.
+ *
+ * - {@link runInTestbed}: one VM; `rxe0` sits on a dummy interface at
+ *   10.9.0.1 (rdma_cm needs a real netdev, not `lo`).
+ * - {@link runInTestbedPair}: two VMs, A and B, joined by a qemu socket
+ *   netdev on 127.0.0.1 (a virtual Ethernet cable); each has `rxe0` on its
+ *   virtio-net interface, at 10.9.1.1 and 10.9.1.2.
  * @module
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { prepare, type Testbed } from './cache.js';
 
-/** Address of `dum0`, the interface rxe0 sits on inside the VM. */
+/** Address of `dum0`, the interface rxe0 sits on inside the single VM. */
 export const TESTBED_IP = '10.9.0.1';
 /** The RDMA device the VM provides. */
 export const TESTBED_DEVICE = 'rxe0';
 
-/** Options of {@link runInTestbed}. */
-export interface RunOptions {
-  /** The command and its arguments (no shell). */
-  command: string[];
-  /** Working directory inside the VM; default `process.cwd()`. */
+/** One of the two hosts of {@link runInTestbedPair}. */
+export type PairHost = 'a' | 'b';
+/** Addresses of the two hosts of {@link runInTestbedPair} (one /24). */
+export const TESTBED_PAIR_IPS: Readonly<Record<PairHost, string>> = { a: '10.9.1.1', b: '10.9.1.2' };
+const PAIR_MACS: Record<PairHost, string> = { a: '52:54:00:09:01:01', b: '52:54:00:09:01:02' };
+
+/** Options common to {@link runInTestbed} and {@link runInTestbedPair}. */
+export interface VmOptions {
+  /** Working directory inside the VM(s); default `process.cwd()`. */
   cwd?: string;
-  /** Extra environment for the command (added to a clean base environment). */
-  env?: Record<string, string>;
-  /** VM memory in MiB. Default 3072. */
+  /** Memory of each VM in MiB. Default 3072. */
   memoryMiB?: number;
-  /** vCPUs. Default 2. */
+  /** vCPUs of each VM. Default 2. */
   cpus?: number;
-  /** Kill the VM after this long. Default 30 minutes. */
+  /** Kill the VM(s) after this long. Default 30 minutes. */
   timeoutMs?: number;
-  /** Receives the command's output (stdout and stderr, merged) as it arrives. */
-  onOutput?: (chunk: string) => void;
   /** Receives progress lines (boot time...). Default: stderr, unless `quiet`. */
   log?: (line: string) => void;
   quiet?: boolean;
 }
 
-/** What {@link runInTestbed} returns. */
+/** Options of {@link runInTestbed}. */
+export interface RunOptions extends VmOptions {
+  /** The command and its arguments (no shell). */
+  command: string[];
+  /** Extra environment for the command (added to a clean base environment). */
+  env?: Record<string, string>;
+  /** Receives the command's output (stdout and stderr, merged) as it arrives. */
+  onOutput?: (chunk: string) => void;
+}
+
+/** What {@link runInTestbed} returns (and {@link runInTestbedPair}, per host). */
 export interface RunResult {
   /** The command's exit code (125: the testbed failed; 124: timed out). */
   exitCode: number;
@@ -53,10 +69,41 @@ export interface RunResult {
   totalMs: number;
 }
 
+/** What one host of {@link runInTestbedPair} runs. */
+export interface PairCommand {
+  /** The command and its arguments (no shell). */
+  command: string[];
+  /** Extra environment for the command. */
+  env?: Record<string, string>;
+}
+
+/** Options of {@link runInTestbedPair}. */
+export interface PairOptions extends VmOptions {
+  /** Runs in host A, 10.9.1.1. */
+  a: PairCommand;
+  /** Runs in host B, 10.9.1.2. */
+  b: PairCommand;
+  /** Receives each host's output, a line at a time, as it arrives. */
+  onOutput?: (host: PairHost, chunk: string) => void;
+}
+
+/** What {@link runInTestbedPair} returns: each host's result. */
+export type PairResult = Record<PairHost, RunResult>;
+
 const BEGIN = '@@RDMAJS_BEGIN@@';
+// Printed by a pair VM once its rxe0 is up, before it waits for the peer.
+const RXE_UP = '@@RDMAJS_RXE_UP@@';
 const EXIT_RE = /@@RDMAJS_EXIT=(\d+)@@/;
+const RC_FILE = '/run/rdmajs-rc';
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 // Variables passed through from the caller's environment when set.
 const PASS_ENV = ['CI', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'LANG', 'TZ', 'RDMAJS_DEBUG', 'NODE_OPTIONS'];
+// Bounds of the waits inside a pair VM, in seconds.
+const NIC_WAIT_S = 20;
+const PEER_WAIT_S = 120;
+// Bound on qemu A opening its listening socket, in ms; and attempts at a free port.
+const LISTEN_WAIT_MS = 20_000;
+const PORT_ATTEMPTS = 3;
 
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -71,56 +118,197 @@ function kvmUsable(): boolean {
   }
 }
 
-/** The job script the VM runs (in the chroot of the host's filesystem). */
-function jobScript(tb: Testbed, opts: RunOptions, rcFile: string): string {
+function checkCommand(fn: string, what: string, command: unknown): void {
+  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === 'string')) {
+    throw new TypeError(`${fn}: ${what} must be a non-empty array of strings`);
+  }
+}
+
+function makeLog(opts: VmOptions): (line: string) => void {
+  return opts.log ?? (opts.quiet ? () => {} : (s: string) => process.stderr.write(`[rdmajs-testbed] ${s}\n`));
+}
+
+/** What a job script does, beyond the common part. */
+export interface JobSpec {
+  command: string[];
+  cwd?: string;
+  /** The caller's extra environment. */
+  env?: Record<string, string>;
+  /** The RDMAJS_* variables. */
+  testbedEnv: Record<string, string>;
+  /** Kernel modules to load besides rdma_rxe, rdma_ucm and ib_uverbs. */
+  modules: string[];
+  /** Shell lines that find or make the interface rxe0 goes on, named in `$netdev`. */
+  netdev: string[];
+  /** Shell lines run once rxe0 exists, before the command. */
+  ready?: string[];
+}
+
+/** The job script a VM runs (in the chroot of the host's filesystem). */
+export function jobScript(tb: Testbed, job: JobSpec): string {
   const env: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: process.env.HOME ?? '/root',
-    RDMAJS_TESTBED: '1',
-    RDMAJS_DEVICE: TESTBED_DEVICE,
-    RDMAJS_TESTBED_IP: TESTBED_IP,
+    ...job.testbedEnv,
   };
   for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  Object.assign(env, opts.env ?? {});
+  Object.assign(env, job.env ?? {});
   const bb = shQuote(tb.busybox);
   return [
     '#!/bin/sh',
-    `for m in rdma_rxe rdma_ucm ib_uverbs dummy; do ${bb} modprobe $m || echo "rdmajs-testbed: modprobe $m failed"; done`,
+    'fail() { echo "rdmajs-testbed: $*"; echo "@@RDMAJS_EXIT=125@@"; exit 1; }',
+    `for m in rdma_rxe rdma_ucm ib_uverbs ${job.modules.join(' ')}; do ${bb} modprobe $m || echo "rdmajs-testbed: modprobe $m failed"; done`,
     'ulimit -l unlimited',
     'ip link set lo up',
-    'ip link add dum0 type dummy && ip addr add ' + `${TESTBED_IP}/24` + ' dev dum0 && ip link set dum0 up',
-    `rdma link add ${TESTBED_DEVICE} type rxe netdev dum0 || { echo "rdmajs-testbed: could not create ${TESTBED_DEVICE}"; echo "@@RDMAJS_EXIT=125@@"; exit; }`,
+    ...job.netdev,
+    `rdma link add ${TESTBED_DEVICE} type rxe netdev "$netdev" || fail "could not create ${TESTBED_DEVICE}"`,
+    ...(job.ready ?? []),
     ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
-    `cd ${shQuote(opts.cwd ?? process.cwd())} || { echo "@@RDMAJS_EXIT=125@@"; exit; }`,
+    `cd ${shQuote(job.cwd ?? process.cwd())} || fail "no directory ${job.cwd ?? process.cwd()}"`,
     `echo ${BEGIN}`,
     // Through a pipe, so the command sees no TTY (no progress redraws); the
     // exit code travels through a file because sh has no pipefail.
-    `{ ${opts.command.map(shQuote).join(' ')} </dev/null; echo $? > ${rcFile}; } 2>&1 | cat`,
-    `echo "@@RDMAJS_EXIT=$(cat ${rcFile})@@"`,
+    `{ ${job.command.map(shQuote).join(' ')} </dev/null; echo $? > ${RC_FILE}; } 2>&1 | cat`,
+    `echo "@@RDMAJS_EXIT=$(cat ${RC_FILE})@@"`,
     '',
   ].join('\n');
 }
 
+/** Single VM: rxe0 on a dummy interface (traffic loops back inside rxe). */
+function singleJob(opts: RunOptions): JobSpec {
+  return {
+    command: opts.command,
+    cwd: opts.cwd,
+    env: opts.env,
+    testbedEnv: { RDMAJS_TESTBED: '1', RDMAJS_DEVICE: TESTBED_DEVICE, RDMAJS_TESTBED_IP: TESTBED_IP },
+    modules: ['dummy'],
+    netdev: ['netdev=dum0', `ip link add dum0 type dummy && ip addr add ${TESTBED_IP}/24 dev dum0 && ip link set dum0 up`],
+  };
+}
+
 /**
- * Boots the testbed, runs `command` in it, and resolves with its exit code
- * and output. Prepares the cache first if needed.
+ * Pair VM: rxe0 on the virtio-net interface (found by its MAC). The address
+ * goes up only once rxe0 exists, so a peer that answers a ping has its rxe0;
+ * the command starts once the peer answers (bounded).
  */
-export async function runInTestbed(opts: RunOptions): Promise<RunResult> {
-  if (!Array.isArray(opts.command) || opts.command.length === 0 || !opts.command.every((a) => typeof a === 'string')) {
-    throw new TypeError('runInTestbed: command must be a non-empty array of strings');
+export function pairJob(tb: Testbed, host: PairHost, cmd: PairCommand, cwd: string | undefined): JobSpec {
+  const peer: PairHost = host === 'a' ? 'b' : 'a';
+  const [ip, peerIp, mac] = [TESTBED_PAIR_IPS[host], TESTBED_PAIR_IPS[peer], PAIR_MACS[host]];
+  return {
+    command: cmd.command,
+    cwd,
+    env: cmd.env,
+    testbedEnv: {
+      RDMAJS_TESTBED: '1',
+      RDMAJS_DEVICE: TESTBED_DEVICE,
+      RDMAJS_TESTBED_IP: ip,
+      RDMAJS_TESTBED_PEER_IP: peerIp,
+      RDMAJS_TESTBED_HOST: host,
+    },
+    modules: ['virtio_net'],
+    netdev: [
+      'netdev=',
+      `deadline=$(($(date +%s) + ${NIC_WAIT_S}))`,
+      'while :; do',
+      `  for d in /sys/class/net/*; do [ "$(cat $d/address 2>/dev/null)" = ${mac} ] && netdev=\${d##*/}; done`,
+      '  [ -n "$netdev" ] && break',
+      `  [ $(date +%s) -lt $deadline ] || fail "no network interface with MAC ${mac} (virtio_net)"`,
+      '  sleep 0.1',
+      'done',
+    ],
+    ready: [
+      `{ ip addr add ${ip}/24 dev "$netdev" && ip link set "$netdev" up; } || fail "cannot configure $netdev"`,
+      `echo ${RXE_UP}`,
+      `deadline=$(($(date +%s) + ${PEER_WAIT_S}))`,
+      `until ${shQuote(tb.busybox)} ping -c 1 -W 1 ${peerIp} >/dev/null 2>&1; do`,
+      `  [ $(date +%s) -lt $deadline ] || fail "the peer ${peerIp} did not answer within ${PEER_WAIT_S} s"`,
+      '  sleep 0.2',
+      'done',
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// A running VM
+
+interface VmSpec {
+  tb: Testbed;
+  script: string;
+  memoryMiB?: number;
+  cpus?: number;
+  /** More qemu arguments (a NIC). */
+  qemuArgs?: string[];
+  /** What runs, for the log. */
+  what: string;
+  log: (line: string) => void;
+  onOutput?: (chunk: string) => void;
+}
+
+interface VmResult extends RunResult {
+  /** The command started (the VM booted and set up rxe0). */
+  ready: boolean;
+}
+
+interface Vm {
+  child: ChildProcess;
+  dir: string;
+  /** qemu has exited. */
+  exited: boolean;
+  /** Resolves when qemu has exited; rejects when it could not be started. */
+  done: Promise<VmResult>;
+  /** Kills the VM; unless the command already finished, its exit code becomes `exitCode`. */
+  kill(exitCode: number): void;
+  /** What qemu wrote to stderr. */
+  stderr(): string;
+}
+
+// VMs still running, killed if this process is interrupted or exits first.
+const live = new Set<Vm>();
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function killLive(): void {
+  for (const vm of live) {
+    vm.child.kill('SIGKILL');
+    rmSync(vm.dir, { recursive: true, force: true });
   }
-  const log = opts.log ?? (opts.quiet ? () => {} : (s: string) => process.stderr.write(`[rdmajs-testbed] ${s}\n`));
-  const tb = await prepare({ log });
+  live.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killLive();
+  unwatch();
+  // Nobody else handles it: die of it, as this process would have without us.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function watch(vm: Vm): void {
+  if (live.size === 0) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    process.on('exit', killLive);
+  }
+  live.add(vm);
+}
+
+function unwatch(vm?: Vm): void {
+  if (vm) live.delete(vm);
+  if (live.size === 0) {
+    for (const s of SIGNALS) process.off(s, onSignal);
+    process.off('exit', killLive);
+  }
+}
+
+function startVm(spec: VmSpec): Vm {
+  const { tb, log } = spec;
   const dir = mkdtempSync(join(tmpdir(), 'rdmajs-testbed-'));
   const job = join(dir, 'job.sh');
-  writeFileSync(job, jobScript(tb, opts, '/run/rdmajs-rc'), { mode: 0o755 });
+  writeFileSync(job, spec.script, { mode: 0o755 });
 
   const kvm = kvmUsable();
   const args = [
     '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
     '-cpu', kvm ? 'host' : 'max',
-    '-m', String(opts.memoryMiB ?? 3072),
-    '-smp', String(opts.cpus ?? 2),
+    '-m', String(spec.memoryMiB ?? 3072),
+    '-smp', String(spec.cpus ?? 2),
     // No monitor and no display; the serial console is qemu's stdio, which
     // works with stdin closed or /dev/null (CI has no standard input).
     '-display', 'none', '-monitor', 'none', '-no-reboot',
@@ -129,82 +317,269 @@ export async function runInTestbed(opts: RunOptions): Promise<RunResult> {
     '-append', `console=ttyS0 quiet loglevel=1 panic=-1 rdmajs.job=${job} rdmajs.cache=${tb.root}`,
     '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
     '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    ...(spec.qemuArgs ?? []),
   ];
   const started = Date.now();
-  log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}) for: ${opts.command.join(' ')}`);
+  log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}) for: ${spec.what}`);
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-  return new Promise<RunResult>((resolve, reject) => {
-    let buffered = '';
-    let begun = false;
-    let bootMs = 0;
-    let exitCode: number | undefined;
-    let output = '';
-    let qemuErr = '';
-    let bootLog = '';
-    const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
-    const timer = setTimeout(() => {
-      log(`timed out after ${timeoutMs} ms: killing the VM`);
-      exitCode ??= 124;
-      qemu.kill('SIGKILL');
-    }, timeoutMs);
+  let buffered = '';
+  let begun = false;
+  let bootMs = 0;
+  let exitCode: number | undefined;
+  let output = '';
+  let qemuErr = '';
+  let bootLog = '';
+  let killed = false;
 
-    const emit = (text: string) => {
-      output += text;
-      opts.onOutput?.(text);
-    };
-    // Lines before BEGIN are boot noise (kept for diagnostics); lines after it
-    // are the command's, up to the exit marker.
-    const onLine = (line: string) => {
-      if (exitCode !== undefined) return;
-      const m = EXIT_RE.exec(line);
-      if (m) {
-        const before = line.slice(0, m.index);
-        if (begun && before) emit(before + '\n');
-        exitCode = Number(m[1]);
-        return;
+  const vm: Vm = {
+    child: qemu,
+    dir,
+    exited: false,
+    done: undefined as unknown as Promise<VmResult>,
+    kill(code: number) {
+      killed = true;
+      exitCode ??= code;
+      qemu.kill('SIGKILL');
+    },
+    stderr: () => qemuErr,
+  };
+  watch(vm);
+  const finish = () => {
+    vm.exited = true;
+    unwatch(vm);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const emit = (text: string) => {
+    output += text;
+    spec.onOutput?.(text);
+  };
+  // Lines before BEGIN are boot noise (kept for diagnostics); lines after it
+  // are the command's, up to the exit marker.
+  const onLine = (line: string) => {
+    if (exitCode !== undefined) return;
+    const m = EXIT_RE.exec(line);
+    if (m) {
+      const before = line.slice(0, m.index);
+      if (begun && before) emit(before + '\n');
+      exitCode = Number(m[1]);
+      return;
+    }
+    if (!begun) {
+      if (line.includes(BEGIN)) {
+        begun = true;
+        bootMs = Date.now() - started;
+        log(`${TESTBED_DEVICE} ready in ${(bootMs / 1000).toFixed(1)} s`);
+      } else if (line.includes(RXE_UP)) {
+        log(`${TESTBED_DEVICE} up in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the peer`);
+      } else {
+        bootLog += line + '\n';
       }
-      if (!begun) {
-        if (line.includes(BEGIN)) {
-          begun = true;
-          bootMs = Date.now() - started;
-          log(`${TESTBED_DEVICE} ready in ${(bootMs / 1000).toFixed(1)} s`);
-        } else {
-          bootLog += line + '\n';
-        }
-        return;
-      }
-      emit(line + '\n');
-    };
-    qemu.stdout.setEncoding('utf8');
-    qemu.stdout.on('data', (chunk: string) => {
-      buffered += chunk.replace(/\r/g, '');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        onLine(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    qemu.stderr.setEncoding('utf8');
-    qemu.stderr.on('data', (chunk: string) => (qemuErr += chunk));
+      return;
+    }
+    emit(line + '\n');
+  };
+  qemu.stdout.setEncoding('utf8');
+  qemu.stdout.on('data', (chunk: string) => {
+    buffered += chunk.replace(/\r/g, '');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      onLine(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  qemu.stderr.setEncoding('utf8');
+  qemu.stderr.on('data', (chunk: string) => (qemuErr += chunk));
+
+  vm.done = new Promise<VmResult>((resolve, reject) => {
     qemu.on('error', (err) => {
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      finish();
       reject(new Error(`rdmajs-testbed: cannot start qemu-system-x86_64 (${err.message}); install qemu-system-x86`));
     });
     qemu.on('close', (code) => {
-      clearTimeout(timer);
       if (buffered) onLine(buffered);
-      rmSync(dir, { recursive: true, force: true });
+      finish();
       const totalMs = Date.now() - started;
       if (exitCode === undefined) {
         const why = `the VM stopped (qemu exit ${code}) before the command finished`;
         log(`${why}\n--- qemu stderr ---\n${qemuErr}\n--- console ---\n${bootLog.slice(-4000)}`);
         exitCode = 125;
-      } else if (exitCode === 125 && !begun) {
+      } else if (exitCode === 125 && !begun && !killed) {
         log(`the testbed failed to start:\n${bootLog.slice(-4000)}`);
       }
-      resolve({ exitCode, output, bootMs, totalMs });
+      resolve({ exitCode, output, bootMs, totalMs, ready: begun });
     });
   });
+  return vm;
+}
+
+/** Kills every VM in `vms` (also those added later) after `ms`; returns the disarm function. */
+function killAfter(vms: Vm[], ms: number, log: (line: string) => void): () => void {
+  const timer = setTimeout(() => {
+    log(`timed out after ${ms} ms: killing the VM${vms.length > 1 ? 's' : ''}`);
+    for (const vm of vms) vm.kill(124);
+  }, ms);
+  return () => clearTimeout(timer);
+}
+
+function runResult({ ready: _, ...result }: VmResult): RunResult {
+  return result;
+}
+
+/**
+ * Boots the testbed, runs `command` in it, and resolves with its exit code
+ * and output. Prepares the cache first if needed.
+ */
+export async function runInTestbed(opts: RunOptions): Promise<RunResult> {
+  checkCommand('runInTestbed', 'command', opts.command);
+  const log = makeLog(opts);
+  const tb = await prepare({ log });
+  const vm = startVm({
+    tb,
+    script: jobScript(tb, singleJob(opts)),
+    memoryMiB: opts.memoryMiB,
+    cpus: opts.cpus,
+    what: opts.command.join(' '),
+    log,
+    onOutput: opts.onOutput,
+  });
+  const disarm = killAfter([vm], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, log);
+  try {
+    return runResult(await vm.done);
+  } finally {
+    disarm();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Two hosts
+
+/** The inodes of the sockets listening on TCP `port`, from the text of `/proc/net/tcp`. */
+export function listeningInodes(procNetTcp: string, port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const line of procNetTcp.split('\n').slice(1)) {
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    const f = line.trim().split(/\s+/);
+    const local = f[1]?.split(':');
+    if (f.length >= 10 && local?.length === 2 && f[3] === '0A' && parseInt(local[1]!, 16) === port) inodes.add(f[9]!);
+  }
+  return inodes;
+}
+
+/** Does process `pid` hold a socket listening on TCP `port`? */
+function listensOn(pid: number, port: number): boolean {
+  try {
+    const inodes = listeningInodes(readFileSync('/proc/net/tcp', 'utf8'), port);
+    if (inodes.size === 0) return false;
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function nicArgs(host: PairHost, socket: string): string[] {
+  return ['-netdev', `socket,id=net0,${socket}`, '-device', `virtio-net-pci,netdev=net0,mac=${PAIR_MACS[host]}`];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const NOT_STARTED: VmResult = { exitCode: 125, output: '', bootMs: 0, totalMs: 0, ready: false };
+
+/**
+ * Boots two testbed VMs, A (10.9.1.1) and B (10.9.1.2), joined by a qemu
+ * socket netdev on 127.0.0.1, each with `rxe0` on its virtio-net interface;
+ * runs `a.command` in A and `b.command` in B concurrently, and resolves with
+ * both results. The commands start once each VM can ping the other, at about
+ * the same moment. If either VM fails to boot, or `timeoutMs` passes, both
+ * are killed.
+ */
+export async function runInTestbedPair(opts: PairOptions): Promise<PairResult> {
+  checkCommand('runInTestbedPair', 'a.command', opts.a?.command);
+  checkCommand('runInTestbedPair', 'b.command', opts.b?.command);
+  const log = makeLog(opts);
+  const tb = await prepare({ log });
+  const start = (host: PairHost, socket: string) =>
+    startVm({
+      tb,
+      script: jobScript(tb, pairJob(tb, host, opts[host], opts.cwd)),
+      memoryMiB: opts.memoryMiB,
+      cpus: opts.cpus,
+      qemuArgs: nicArgs(host, socket),
+      what: opts[host].command.join(' '),
+      log: (line) => log(`${host}: ${line}`),
+      onOutput: opts.onOutput && ((chunk) => opts.onOutput!(host, chunk)),
+    });
+
+  const vms: Vm[] = [];
+  const disarm = killAfter(vms, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, log);
+  try {
+    // A listens, B connects: B must start only once A's socket is listening.
+    let a: Vm | undefined;
+    let port = 0;
+    for (let attempt = 1; !a; attempt++) {
+      port = await freePort();
+      const vm = start('a', `listen=127.0.0.1:${port}`);
+      vms.push(vm);
+      const deadline = Date.now() + LISTEN_WAIT_MS;
+      while (!vm.exited && !listensOn(vm.child.pid ?? -1, port) && Date.now() < deadline) await sleep(25);
+      if (!vm.exited && Date.now() < deadline) {
+        a = vm;
+        break;
+      }
+      if (!vm.exited) vm.kill(125);
+      const result = await vm.done;
+      vms.pop();
+      // Another process took the port in between: try another.
+      if (attempt < PORT_ATTEMPTS && /in use/i.test(vm.stderr())) continue;
+      if (result.exitCode !== 124) log(`host a did not open its network socket on 127.0.0.1:${port}`);
+      return { a: runResult(result), b: runResult(NOT_STARTED) };
+    }
+    log(`link: 127.0.0.1:${port}`);
+    let b: Vm;
+    try {
+      b = start('b', `connect=127.0.0.1:${port}`);
+    } catch (err) {
+      a.kill(125);
+      throw err;
+    }
+    vms.push(b);
+    // One side down before its command started: the other would wait in vain.
+    const stopOtherIfUnready = (host: PairHost, vm: Vm, other: Vm) =>
+      vm.done.then(
+        (r) => {
+          if (!r.ready && !other.exited) {
+            log(`host ${host} failed to start: stopping the other`);
+            other.kill(125);
+          }
+        },
+        () => other.kill(125),
+      );
+    void stopOtherIfUnready('a', a, b);
+    void stopOtherIfUnready('b', b, a);
+    const [ra, rb] = await Promise.allSettled([a.done, b.done]);
+    if (ra.status === 'rejected') throw ra.reason;
+    if (rb.status === 'rejected') throw rb.reason;
+    return { a: runResult(ra.value), b: runResult(rb.value) };
+  } finally {
+    disarm();
+  }
 }

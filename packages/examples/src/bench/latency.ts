@@ -25,6 +25,9 @@ import type { Resources } from './resources.js';
 import { Stamps } from './stats.js';
 import { CHECK_MASK, type Watchdog } from './watchdog.js';
 
+/** Receives reposted per call in send_lat. */
+const RECV_CHAIN = 16;
+
 /** What a client phase of a latency test did. */
 export interface LatRun {
   /** Iterations done (= valid stamps). */
@@ -72,19 +75,36 @@ abstract class PingPong {
   }
 }
 
-/** send_lat. */
+/**
+ * send_lat. Receives are kept posted `rxDepth` deep and reposted in chains
+ * (one native call per {@link RECV_CHAIN} receives) rather than one call
+ * per message as perftest does: in C a post is nearly free, through
+ * JavaScript each call has a fixed cost worth amortising.
+ */
 export class SendPingPong extends PingPong {
   readonly #send: SendWr;
   readonly #stop: SendWr;
-  readonly #recv: RecvWr;
+  readonly #recvChain: RecvWr[];
+  /** Receives consumed and not yet reposted. */
+  #deficit = 0;
 
   constructor(res: Resources, params: RunParams, events: boolean) {
     super(res, params, events);
     const sg = [{ mr: res.mr, offset: res.layout.sendOffset, length: 1 }];
     this.#send = { id: 3n, opcode: 'SEND', sg, signaled: true, inline: false };
     this.#stop = { id: 3n, opcode: 'SEND_WITH_IMM', imm: STOP_IMM, sg, signaled: true, inline: false };
-    this.#recv = { id: 4n, sg: [{ mr: res.mr, offset: res.layout.recvOffset, length: Math.max(...params.sizes) }] };
-    for (let i = 0; i < params.rxDepth; i++) res.qp.postRecv(this.#recv);
+    const recv: RecvWr = { id: 4n, sg: [{ mr: res.mr, offset: res.layout.recvOffset, length: Math.max(...params.sizes) }] };
+    const chain = Math.max(1, Math.min(RECV_CHAIN, params.rxDepth >> 1));
+    this.#recvChain = new Array<RecvWr>(chain).fill(recv);
+    for (let posted = 0; posted + chain <= params.rxDepth; posted += chain) res.qp.postRecv(this.#recvChain);
+  }
+
+  /** Notes one consumed receive; reposts a chain when enough are missing. */
+  #consumed(): void {
+    if (++this.#deficit === this.#recvChain.length) {
+      this.res.qp.postRecv(this.#recvChain);
+      this.#deficit = 0;
+    }
   }
 
   setSize(size: number, inlineSize: number): void {
@@ -117,7 +137,7 @@ export class SendPingPong extends PingPong {
       i++;
       if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
       this.spin(recvCq, this.recvBatch, dog, i);
-      qp.postRecv(this.#recv);
+      this.#consumed();
       if (last) break;
       if (t >= until) total = i + 1;
       if ((i & 1023) === 0) dog.check(i);
@@ -143,7 +163,7 @@ export class SendPingPong extends PingPong {
         dog.count = ++i;
         if (signaled) await this.sleep(sendCq, this.sendBatch);
         await this.sleep(recvCq, this.recvBatch);
-        qp.postRecv(this.#recv);
+        this.#consumed();
         if (last) break;
         if (t >= until) total = i + 1;
       }
@@ -160,7 +180,7 @@ export class SendPingPong extends PingPong {
     for (;;) {
       this.spin(recvCq, this.recvBatch, dog, i);
       const stop = this.recvBatch.imm(0) === STOP_IMM;
-      qp.postRecv(this.#recv);
+      this.#consumed();
       const wr = stop ? this.#stop : this.#send;
       const signaled = stop || (i + 1) % this.cqMod === 0;
       wr.signaled = signaled;
@@ -179,7 +199,7 @@ export class SendPingPong extends PingPong {
       for (;;) {
         await this.sleep(recvCq, this.recvBatch);
         const stop = this.recvBatch.imm(0) === STOP_IMM;
-        qp.postRecv(this.#recv);
+        this.#consumed();
         const wr = stop ? this.#stop : this.#send;
         const signaled = stop || (i + 1) % this.cqMod === 0;
         wr.signaled = signaled;

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * rdmajs-bench: perftest's tests, written against @rdmajs/verbs.
+ *
+ *   rdmajs-bench write_bw                 # server
+ *   rdmajs-bench write_bw 10.9.0.1        # client: runs the test, both print it
+ *
+ * Tests: write_bw, read_bw, send_bw, atomic_bw, send_lat, write_lat,
+ * read_lat. `rdmajs-bench --help` lists the flags. Exit codes: 0 done,
+ * 1 failed, 2 bad command line, 3 stalled (event-driven loops).
+ * @module
+ */
+import { USAGE, UsageError, parseArgs } from './options.js';
+import { runClient, runServer } from './session.js';
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`rdmajs-bench: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const report = options.host !== undefined ? await runClient(options) : await runServer(options);
+  if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`rdmajs-bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
