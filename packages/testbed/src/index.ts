@@ -17,7 +17,7 @@
  * import { runInTestbedPair } from '@rdmajs/testbed';
  * const { a, b } = await runInTestbedPair({
  *   a: { command: ['rping', '-s', '-a', '10.9.1.1', '-C', '3'] },
- *   b: { command: ['rping', '-c', '-a', '10.9.1.1', '-C', '3'] },
+ *   b: { command: ['sh', '-c', 'sleep 2; rping -c -a 10.9.1.1 -C 3'] }, // give A's server time to listen
  * });
  * ```
  * @module

@@ -14,8 +14,8 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,9 +101,8 @@ const PASS_ENV = ['CI', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'LANG', 'TZ', 'RDMAJS
 // Bounds of the waits inside a pair VM, in seconds.
 const NIC_WAIT_S = 20;
 const PEER_WAIT_S = 120;
-// Bound on qemu A opening its listening socket, in ms; and attempts at a free port.
-const LISTEN_WAIT_MS = 20_000;
-const PORT_ATTEMPTS = 3;
+// Bound on connecting the link's two ends on 127.0.0.1, in ms.
+const CABLE_WAIT_MS = 10_000;
 
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -238,6 +237,8 @@ interface VmSpec {
   cpus?: number;
   /** More qemu arguments (a NIC). */
   qemuArgs?: string[];
+  /** Given to qemu as its fd 3 (the NIC's socket). */
+  fd3?: Socket;
   /** What runs, for the log. */
   what: string;
   log: (line: string) => void;
@@ -258,8 +259,6 @@ interface Vm {
   done: Promise<VmResult>;
   /** Kills the VM; unless the command already finished, its exit code becomes `exitCode`. */
   kill(exitCode: number): void;
-  /** What qemu wrote to stderr. */
-  stderr(): string;
 }
 
 // VMs still running, killed if this process is interrupted or exits first.
@@ -321,7 +320,8 @@ function startVm(spec: VmSpec): Vm {
   ];
   const started = Date.now();
   log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}) for: ${spec.what}`);
-  const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe', ...(spec.fd3 ? [spec.fd3] : [])] });
+  const [stdout, stderr] = [qemu.stdout!, qemu.stderr!];
 
   let buffered = '';
   let begun = false;
@@ -342,7 +342,6 @@ function startVm(spec: VmSpec): Vm {
       exitCode ??= code;
       qemu.kill('SIGKILL');
     },
-    stderr: () => qemuErr,
   };
   watch(vm);
   const finish = () => {
@@ -380,8 +379,8 @@ function startVm(spec: VmSpec): Vm {
     }
     emit(line + '\n');
   };
-  qemu.stdout.setEncoding('utf8');
-  qemu.stdout.on('data', (chunk: string) => {
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => {
     buffered += chunk.replace(/\r/g, '');
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -389,8 +388,8 @@ function startVm(spec: VmSpec): Vm {
       buffered = buffered.slice(nl + 1);
     }
   });
-  qemu.stderr.setEncoding('utf8');
-  qemu.stderr.on('data', (chunk: string) => (qemuErr += chunk));
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => (qemuErr += chunk));
 
   vm.done = new Promise<VmResult>((resolve, reject) => {
     qemu.on('error', (err) => {
@@ -455,113 +454,99 @@ export async function runInTestbed(opts: RunOptions): Promise<RunResult> {
 // ---------------------------------------------------------------------------
 // Two hosts
 
-/** The inodes of the sockets listening on TCP `port`, from the text of `/proc/net/tcp`. */
-export function listeningInodes(procNetTcp: string, port: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const line of procNetTcp.split('\n').slice(1)) {
-    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-    const f = line.trim().split(/\s+/);
-    const local = f[1]?.split(':');
-    if (f.length >= 10 && local?.length === 2 && f[3] === '0A' && parseInt(local[1]!, 16) === port) inodes.add(f[9]!);
-  }
-  return inodes;
-}
-
-/** Does process `pid` hold a socket listening on TCP `port`? */
-function listensOn(pid: number, port: number): boolean {
+/**
+ * The virtual cable: a connected TCP pair on 127.0.0.1 (port 0, so the
+ * kernel picks a free port), Nagle off on both ends. Each qemu gets one end
+ * as fd 3 (`-netdev socket,fd=3`), so no VM has to listen before the other
+ * connects. (qemu's own `listen=`/`connect=` sockets keep Nagle on, which
+ * made every round trip over the link about 25 ms; this takes about 1 ms.)
+ */
+export async function cable(timeoutMs: number): Promise<[Socket, Socket]> {
+  const srv = createServer();
+  const sockets: Socket[] = [];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const inodes = listeningInodes(readFileSync('/proc/net/tcp', 'utf8'), port);
-    if (inodes.size === 0) return false;
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try {
-        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
-      } catch {
-        return false;
-      }
+    return await new Promise<[Socket, Socket]>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('rdmajs-testbed: could not connect the link on 127.0.0.1')), timeoutMs);
+      let near: Socket | undefined;
+      const pending: Socket[] = [];
+      // Another local process could connect first: take only our own connection.
+      const match = () => {
+        const far = near?.localPort !== undefined ? pending.find((s) => s.remotePort === near!.localPort) : undefined;
+        if (near && far) resolve([near, far]);
+      };
+      srv.on('error', reject);
+      srv.on('connection', (s) => {
+        sockets.push(s);
+        pending.push(s);
+        match();
+      });
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as AddressInfo;
+        const client = connect(port, '127.0.0.1');
+        sockets.push(client);
+        client.once('error', reject);
+        client.once('connect', () => {
+          near = client;
+          match();
+        });
+      });
+    }).then((ends) => {
+      for (const end of ends) end.setNoDelay(true);
+      for (const s of sockets) if (!ends.includes(s)) s.destroy();
+      return ends;
     });
-  } catch {
-    return false;
+  } catch (err) {
+    for (const s of sockets) s.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    srv.close();
   }
 }
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function nicArgs(host: PairHost, socket: string): string[] {
-  return ['-netdev', `socket,id=net0,${socket}`, '-device', `virtio-net-pci,netdev=net0,mac=${PAIR_MACS[host]}`];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const NOT_STARTED: VmResult = { exitCode: 125, output: '', bootMs: 0, totalMs: 0, ready: false };
 
 /**
  * Boots two testbed VMs, A (10.9.1.1) and B (10.9.1.2), joined by a qemu
- * socket netdev on 127.0.0.1, each with `rxe0` on its virtio-net interface;
- * runs `a.command` in A and `b.command` in B concurrently, and resolves with
- * both results. The commands start once each VM can ping the other, at about
- * the same moment. If either VM fails to boot, or `timeoutMs` passes, both
- * are killed.
+ * socket netdev (a TCP connection on 127.0.0.1), each with `rxe0` on its
+ * virtio-net interface; runs `a.command` in A and `b.command` in B
+ * concurrently, and resolves with both results. The commands start once each
+ * VM can ping the other, at about the same moment. If either VM fails to
+ * boot, or `timeoutMs` passes, both are killed.
  */
 export async function runInTestbedPair(opts: PairOptions): Promise<PairResult> {
   checkCommand('runInTestbedPair', 'a.command', opts.a?.command);
   checkCommand('runInTestbedPair', 'b.command', opts.b?.command);
   const log = makeLog(opts);
   const tb = await prepare({ log });
-  const start = (host: PairHost, socket: string) =>
+  const ends = await cable(CABLE_WAIT_MS);
+  log(`link: 127.0.0.1:${ends[0].localPort} <-> 127.0.0.1:${ends[1].localPort}`);
+  const start = (host: PairHost, end: Socket) =>
     startVm({
       tb,
       script: jobScript(tb, pairJob(tb, host, opts[host], opts.cwd)),
       memoryMiB: opts.memoryMiB,
       cpus: opts.cpus,
-      qemuArgs: nicArgs(host, socket),
+      qemuArgs: ['-netdev', 'socket,id=net0,fd=3', '-device', `virtio-net-pci,netdev=net0,mac=${PAIR_MACS[host]}`],
+      fd3: end,
       what: opts[host].command.join(' '),
       log: (line) => log(`${host}: ${line}`),
       onOutput: opts.onOutput && ((chunk) => opts.onOutput!(host, chunk)),
     });
 
-  const vms: Vm[] = [];
-  const disarm = killAfter(vms, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, log);
+  let a: Vm | undefined;
+  let b: Vm | undefined;
   try {
-    // A listens, B connects: B must start only once A's socket is listening.
-    let a: Vm | undefined;
-    let port = 0;
-    for (let attempt = 1; !a; attempt++) {
-      port = await freePort();
-      const vm = start('a', `listen=127.0.0.1:${port}`);
-      vms.push(vm);
-      const deadline = Date.now() + LISTEN_WAIT_MS;
-      while (!vm.exited && !listensOn(vm.child.pid ?? -1, port) && Date.now() < deadline) await sleep(25);
-      if (!vm.exited && Date.now() < deadline) {
-        a = vm;
-        break;
-      }
-      if (!vm.exited) vm.kill(125);
-      const result = await vm.done;
-      vms.pop();
-      // Another process took the port in between: try another.
-      if (attempt < PORT_ATTEMPTS && /in use/i.test(vm.stderr())) continue;
-      if (result.exitCode !== 124) log(`host a did not open its network socket on 127.0.0.1:${port}`);
-      return { a: runResult(result), b: runResult(NOT_STARTED) };
-    }
-    log(`link: 127.0.0.1:${port}`);
-    let b: Vm;
-    try {
-      b = start('b', `connect=127.0.0.1:${port}`);
-    } catch (err) {
-      a.kill(125);
-      throw err;
-    }
-    vms.push(b);
+    a = start('a', ends[0]);
+    b = start('b', ends[1]);
+  } catch (err) {
+    a?.kill(125);
+    throw err;
+  } finally {
+    // The qemus hold their own copies; this process must never read from the link.
+    for (const end of ends) end.destroy();
+  }
+  const disarm = killAfter([a, b], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, log);
+  try {
     // One side down before its command started: the other would wait in vain.
     const stopOtherIfUnready = (host: PairHost, vm: Vm, other: Vm) =>
       vm.done.then(

@@ -8,10 +8,12 @@
  *   node packages/examples/dist/bench/table.js <dir>
  *
  * `<dir>/manifest.tsv` lists the rows, tab-separated:
- *   label  metric  perftest-output  rdmajs-json  target
+ *   label  metric  perftest-outputs  rdmajs-jsons  target
  * metric: `bw` (MiB/s), `mpps`, `lat` (typical µs), or `mem` (RSS/heap/GCs
  * of the rdmajs run; no perftest file: `-`). target: `>=0.95`, `<=1.15`,
- * `flat` (mem) or `-`. Files are relative to `<dir>`.
+ * `flat` (mem) or `-`. Outputs are comma-separated lists of files relative
+ * to `<dir>`, one per repetition: each tool's best run (highest bandwidth or
+ * rate, lowest latency) makes the row; all runs are kept in the JSON.
  * @module
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
@@ -30,8 +32,12 @@ export interface TableRow {
   test: string;
   metric: Metric;
   unit: string;
+  /** Best run of each tool. */
   perftest: number | null;
   rdmajs: number | null;
+  /** Every run (null: that run gave no figure). */
+  perftestRuns?: (number | null)[];
+  rdmajsRuns?: (number | null)[];
   /** rdmajs / perftest. */
   ratio: number | null;
   target: string;
@@ -73,15 +79,21 @@ function meets(target: string, ratio: number): boolean | null {
   return m[1] === '>=' ? ratio >= Number(m[2]) : ratio <= Number(m[2]);
 }
 
+/** The best of several runs: the highest bandwidth or rate, the lowest latency. */
+function best(runs: (number | null)[], metric: Metric): number | null {
+  const xs = runs.filter((x): x is number => x !== null);
+  if (xs.length === 0) return null;
+  return metric === 'lat' ? Math.min(...xs) : Math.max(...xs);
+}
+
 export function buildRows(dir: string): TableRow[] {
   const manifest = readFileSync(join(dir, 'manifest.tsv'), 'utf8').trim().split('\n');
   return manifest.map((line): TableRow => {
     const [test = '?', metric = 'bw', pf = '-', rf = '-', target = '-'] = line.split('\t');
     const m = metric as Metric;
     const unit = { bw: 'MiB/s', mpps: 'Mpps', lat: 'µs', mem: 'MiB RSS growth' }[m];
-    const report = rf === '-' ? null : readReport(join(dir, rf));
-    const result = report?.results[0];
     if (m === 'mem') {
+      const result = rf === '-' ? undefined : readReport(join(dir, rf))?.results[0];
       if (!result) return { test, metric: m, unit, perftest: null, rdmajs: null, ratio: null, target, met: null, note: 'no rdmajs result' };
       const mem = result.memory;
       const rss = mem.after.rssMiB - mem.before.rssMiB;
@@ -99,13 +111,18 @@ export function buildRows(dir: string): TableRow[] {
         note: `${result.iterations} ops: heap ${heap >= 0 ? '+' : ''}${heap.toFixed(2)} MiB, ${mem.gc.minor} minor / ${mem.gc.major} major GCs`,
       };
     }
-    const perftest = pf === '-' || !existsSync(join(dir, pf)) ? null : parsePerftest(readFileSync(join(dir, pf), 'utf8'), m);
-    let rdmajs: number | null = null;
-    if (result) {
-      if (m === 'bw' && 'bwMiBps' in result) rdmajs = result.bwMiBps;
-      if (m === 'mpps' && 'mpps' in result) rdmajs = result.mpps;
-      if (m === 'lat' && 'tTypicalUs' in result) rdmajs = result.tTypicalUs;
-    }
+    const files = (list: string) => (list === '-' ? [] : list.split(',').filter(Boolean));
+    const perftestRuns = files(pf).map((f) => (existsSync(join(dir, f)) ? parsePerftest(readFileSync(join(dir, f), 'utf8'), m) : null));
+    const rdmajsRuns = files(rf).map((f) => {
+      const r = readReport(join(dir, f))?.results[0];
+      if (!r) return null;
+      if (m === 'bw' && 'bwMiBps' in r) return r.bwMiBps;
+      if (m === 'mpps' && 'mpps' in r) return r.mpps;
+      if (m === 'lat' && 'tTypicalUs' in r) return r.tTypicalUs;
+      return null;
+    });
+    const perftest = best(perftestRuns, m);
+    const rdmajs = best(rdmajsRuns, m);
     const ratio = perftest && rdmajs !== null ? rdmajs / perftest : null;
     const notes = [perftest === null ? 'no perftest figure' : '', rdmajs === null ? 'no rdmajs figure' : ''].filter(Boolean);
     return {
@@ -117,6 +134,8 @@ export function buildRows(dir: string): TableRow[] {
       ratio,
       target,
       met: ratio === null ? null : meets(target, ratio),
+      perftestRuns,
+      rdmajsRuns,
       ...(notes.length ? { note: notes.join(', ') } : {}),
     };
   });
@@ -129,7 +148,8 @@ function fmt(x: number | null, metric: Metric): string {
 }
 
 export function formatTable(rows: TableRow[]): string {
-  const head = ['test', 'perftest', 'rdmajs', 'ratio', 'target', 'met'];
+  const head = ['test', 'perftest', 'rdmajs', 'ratio', 'target', 'met', 'all runs (perftest; rdmajs)'];
+  const runs = (xs: (number | null)[] | undefined, m: Metric) => (xs ?? []).map((x) => fmt(x, m)).join(' / ');
   const body = rows.map((r) => [
     r.test,
     r.metric === 'mem' ? '-' : `${fmt(r.perftest, r.metric)} ${r.unit}`,
@@ -137,6 +157,7 @@ export function formatTable(rows: TableRow[]): string {
     r.ratio === null ? '-' : r.ratio.toFixed(2),
     r.target,
     r.met === null ? '-' : r.met ? 'yes' : 'NO',
+    r.metric === 'mem' ? '' : `${runs(r.perftestRuns, r.metric)}; ${runs(r.rdmajsRuns, r.metric)}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';

@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Testbed } from '../../src/cache.js';
-import { jobScript, listeningInodes, pairJob, TESTBED_PAIR_IPS } from '../../src/vm.js';
+import { cable, jobScript, pairJob, TESTBED_PAIR_IPS } from '../../src/vm.js';
 
-describe('qemu A listening', () => {
-  const table = [
-    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-    '   0: 0100007F:9F97 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0000000000000000 100 0 0 10 0',
-    '   1: 0100007F:9F97 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0000000000000000 20 4 30 10 -1',
-    '   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0000000000000000 100 0 0 10 0',
-    '',
-  ].join('\n');
-
-  it('finds the listening socket of a port, not its connections or other ports', () => {
-    expect([...listeningInodes(table, 0x9f97)]).toEqual(['111']);
-    expect([...listeningInodes(table, 22)]).toEqual(['333']);
-    expect(listeningInodes(table, 8080).size).toBe(0);
-    expect(listeningInodes('', 22).size).toBe(0);
+describe('the link', () => {
+  it('is a connected TCP pair on 127.0.0.1, each end the other\'s peer', async () => {
+    const [near, far] = await cable(5000);
+    try {
+      expect(near.remoteAddress).toBe('127.0.0.1');
+      expect(near.remotePort).toBe(far.localPort);
+      expect(far.remotePort).toBe(near.localPort);
+      const got = new Promise<string>((resolve) => far.once('data', (d) => resolve(d.toString())));
+      near.write('frame');
+      expect(await got).toBe('frame');
+    } finally {
+      near.destroy();
+      far.destroy();
+    }
   });
 });
 
