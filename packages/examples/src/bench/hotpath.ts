@@ -130,6 +130,19 @@ export async function hotpath(scale = 1): Promise<HotpathRow[]> {
       ),
     );
 
+    // One RDMA READ of 2 B: rxe serves reads from a tasklet, not in the posting system call.
+    const read: SendWr = { id: 5n, opcode: 'RDMA_READ', sg: [{ mr, offset: 0, length: 2 }], remote: target, signaled: true };
+    rows.push(
+      await measure('READ 2 B: qp.postSend(wr) + reap', N(500), 1, (n) =>
+        timed(() => {
+          for (let i = 0; i < n; i++) {
+            a.postSend(read);
+            drain(cqA, batch, 1);
+          }
+        }),
+      ),
+    );
+
     // Chains of 16 (one doorbell), the last one signaled: per work request.
     const chain: SendWr[] = Array.from({ length: 16 }, (_, j) => ({ ...write, signaled: j === 15 }));
     rows.push(
