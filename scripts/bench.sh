@@ -16,7 +16,7 @@
 # scheduler tick) that says nothing about either tool. All runs are in the JSON.
 #
 # Every process runs under `timeout`; leftovers are killed. Iteration counts
-# are sized for TCG emulation (2 vCPUs): the whole run takes about 9 minutes.
+# are sized for TCG emulation (2 vCPUs): the whole run takes 4-9 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -81,6 +81,8 @@ export interface Options extends RunParams {
   stallS: number;
   /** Seconds the client keeps retrying to reach the server. */
   connectS: number;
+  /** Profile the client's measured phases and print the top frames (sampling interval in µs; 0 = off). */
+  profileUs: number;
 }
 
 export const USAGE = `usage: rdmajs-bench <test> [options]            server
@@ -105,6 +107,8 @@ tests: ${TESTS.join(', ')}
       --json                print one JSON document on stdout instead of the table
       --stall <s>           abort when nothing completes for this long (default 30)
       --connect-timeout <s> how long the client retries to reach the server (default 60)
+      --profile [<µs>]      profile the client's measured phases (V8 sampling every <µs>,
+                            default 1000) and print the top frames by self time
   -h, --help
 The client's run parameters (size, iterations, depths, ...) govern both sides;
 the server only needs the test name and its local flags (-d -i -x -p -e --json).`;
@@ -148,6 +152,7 @@ const FLAG_ALIASES: Record<string, string> = {
   '--json': 'json',
   '--stall': 'stall',
   '--connect-timeout': 'connect-timeout',
+  '--profile': 'profile',
   '-h': 'help',
   '--help': 'help',
 };
@@ -168,6 +173,12 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     const arg = argv[i]!;
     if (!arg.startsWith('-') || arg === '-') {
       positional.push(arg);
+      continue;
+    }
+    if (arg === '--profile') {
+      // An optional value: `--profile 500` or plain `--profile`.
+      const next = argv[i + 1];
+      given.set('profile', next !== undefined && /^\d+$/.test(next) ? argv[++i]! : '1000');
       continue;
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -264,6 +275,7 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     json: given.has('json'),
     stallS: num('stall', 1, 3600, 30),
     connectS: num('connect-timeout', 1, 3600, 60),
+    profileUs: num('profile', 0, 1_000_000, 0),
   };
 }
 

@@ -10,7 +10,12 @@
  *   node packages/examples/dist/bench/profile.js /tmp/prof/*.cpuprofile [--top 25]
  *
  * Time spent in a native function (an addon method, and the system calls
- * it makes) is the self time of that function's frame, whose URL is empty.
+ * it makes) is the self time of that function's frame, whose URL is empty;
+ * V8 cannot tell N-API functions apart and names them all `forkInit`, shown
+ * here as "(addon calls ...)". With `node --cpu-prof` (not the inspector
+ * session of `rdmajs-bench --profile`) addon time is usually charged to the
+ * calling JS frame instead, and TurboFan's inlining merges callees (the
+ * descriptor encoder) into their callers (`postSend`).
  * @module
  */
 import { readFileSync, realpathSync } from 'node:fs';
@@ -27,7 +32,7 @@ interface ProfileNode {
   hitCount?: number;
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -46,6 +51,16 @@ export function category(f: CallFrame): string {
   if (f.url.includes('/packages/examples/')) return 'rdmajs-bench (JS)';
   if (f.url.startsWith('node:')) return 'Node internals (JS)';
   return 'other JS';
+}
+
+/**
+ * The frame's name. Every N-API function goes through one C++ trampoline,
+ * so V8's profiler names all addon calls after the first one registered
+ * (for @rdmajs/native that is `forkInit`): say so instead of misleading.
+ */
+function label(f: CallFrame): string {
+  if (f.url === '' && f.functionName === 'forkInit') return '(addon calls: postSend, poll, ...)';
+  return f.functionName || '(anonymous)';
 }
 
 function where(f: CallFrame): string {
@@ -93,7 +108,7 @@ export function summarise(p: CpuProfile, top = 20): string {
   for (const [c, us] of [...byCategory].sort((a, b) => b[1] - a[1])) lines.push(`  ${pct(us)} ${ms(us)}  ${c}`);
   lines.push('', `top ${top} frames by self time:`);
   for (const { frame, us } of [...byFrame.values()].sort((a, b) => b.us - a.us).slice(0, top)) {
-    lines.push(`  ${pct(us)} ${ms(us)}  ${(frame.functionName || '(anonymous)').padEnd(28)} ${where(frame)}`);
+    lines.push(`  ${pct(us)} ${ms(us)}  ${label(frame).padEnd(34)} ${where(frame)}`);
   }
   return lines.join('\n');
 }

@@ -40,7 +40,8 @@ export interface Layout {
   bytes: number;
 }
 
-const ALIGN = 64;
+/** Areas start on a page, like perftest's memalign()ed buffers (rxe copies payloads page by page). */
+const ALIGN = 4096;
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 export function layoutFor(params: RunParams): Layout {
@@ -49,8 +50,8 @@ export function layoutFor(params: RunParams): Layout {
     const slot = alignUp(max, ALIGN);
     return { sendOffset: 0, recvOffset: slot, bytes: 2 * slot };
   }
-  // Atomics need 8-byte alignment; the region's start is aligned in prepare().
-  return { sendOffset: 0, recvOffset: 0, bytes: alignUp(Math.max(max, 8), ALIGN) };
+  // Atomics need 8-byte alignment: the region's start is aligned below.
+  return { sendOffset: 0, recvOffset: 0, bytes: alignUp(Math.max(max, 8), 64) };
 }
 
 /** One side's objects, before and after connecting. */
@@ -61,7 +62,7 @@ export class Resources {
   readonly sendCq: CompletionQueue;
   readonly recvCq: CompletionQueue;
   readonly mr: MemoryRegion;
-  /** The layout, shifted so both areas start 64-byte aligned in memory. */
+  /** The layout, shifted so the areas start page-aligned in memory. */
   readonly layout: Layout;
   readonly #prepared: QueuePair<'prepared'>;
   #qp: QueuePair<'ready'> | null = null;

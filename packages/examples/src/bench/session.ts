@@ -14,6 +14,8 @@
  *   bye                       ------->
  * @module
  */
+import { Session } from 'node:inspector/promises';
+
 import { checkEndpoint } from '@rdmajs/verbs';
 
 import { BwSink, BwStream, type BwRun, type Phase } from './bandwidth.js';
@@ -22,6 +24,7 @@ import { ReadPingPong, SendPingPong, WritePingPong, type LatRun } from './latenc
 import { MemoryProbe, type MemoryReport } from './memory.js';
 import { TEST_KINDS, checkRunParams, runParams, type Options, type RunParams } from './options.js';
 import { LINE, formatRow, header, tableHead, type Report, type Row } from './report.js';
+import { summarise, type CpuProfile } from './profile.js';
 import { Resources } from './resources.js';
 import { bandwidth, latency } from './stats.js';
 import { Watchdog } from './watchdog.js';
@@ -93,6 +96,27 @@ function phases(params: RunParams, o: Options, size: number): { warmup: Phase; r
   };
 }
 
+/**
+ * Samples the CPU (V8's profiler, through the inspector) while `body` runs:
+ * the measured phase only, without start-up and set-up. The profiler is
+ * started and stopped outside the measured loop.
+ */
+async function profiled<T>(intervalUs: number, body: () => Promise<T>): Promise<{ value: T; profile: CpuProfile | null }> {
+  if (intervalUs <= 0) return { value: await body(), profile: null };
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+    await session.post('Profiler.start');
+    const value = await body();
+    const { profile } = await session.post('Profiler.stop');
+    return { value, profile: profile as unknown as CpuProfile };
+  } finally {
+    session.disconnect();
+  }
+}
+
 /** The client side: connects to the server, runs the phases, measures. */
 export async function runClient(o: Options): Promise<Report> {
   const params = runParams(o);
@@ -118,9 +142,13 @@ export async function runClient(o: Options): Promise<Report> {
           await driver.client(warmup);
         }
         await ctrl.barrier(`run ${size}`, 'client');
-        probe.start();
-        const done = await driver.client(run);
-        const memory = await probe.stop();
+        const { value, profile } = await profiled(o.profileUs, async () => {
+          probe.start();
+          const ran = await driver.client(run);
+          return { ran, memory: await probe.stop() };
+        });
+        const { ran: done, memory } = value;
+        if (profile) process.stderr.write(`CPU profile of the measured phase (${size} B):\n${summarise(profile, 15)}\n`);
         const figures =
           'ms' in done ? bandwidth(size, done.iterations, done.ms) : latency(size, done.stamps, done.count, kind.latencyFactor);
         ctrl.send({ type: 'result', figures, memory });
