@@ -216,6 +216,7 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
   #disconnected = false;
   #closed = false;
   #initiated = false;
+  #refed = true;
   #waitDisconnect: Array<() => void> = [];
 
   /** @internal */
@@ -235,6 +236,20 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
   /** True once disconnected by either side. */
   get disconnected(): boolean {
     return this.#disconnected;
+  }
+
+  /** While connected, keep the process alive (the default). */
+  ref(): this {
+    if (!this.#refed && !this.#disconnected) ref(1);
+    this.#refed = true;
+    return this;
+  }
+
+  /** Do not keep the process alive just for this connection (like `socket.unref()`). */
+  unref(): this {
+    if (this.#refed && !this.#disconnected) ref(-1);
+    this.#refed = false;
+    return this;
   }
 
   /**
@@ -269,7 +284,7 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
   #onDisconnected(): void {
     if (this.#disconnected) return;
     this.#disconnected = true;
-    ref(-1);
+    if (this.#refed) ref(-1);
     // The peer disconnected: answer (DREP), or it waits for a timeout.
     if (!this.#initiated) {
       try {
@@ -309,6 +324,9 @@ async function setUpQp(method: string, id: NativeCmId, options: CmConnectionOpti
 }
 
 function toRts(id: NativeCmId, qp: QueuePair): QueuePair<'ready'> {
+  // INIT again first: before the CM exchange rdma_cm gives an initiator's
+  // QP no remote access rights; now it knows them (as librdmacm does).
+  qp._modifyRaw(id.initQpAttr(QP_STATE.INIT));
   qp._modifyRaw(id.initQpAttr(QP_STATE.RTR));
   qp._modifyRaw(id.initQpAttr(QP_STATE.RTS));
   return qp.ready();
@@ -430,12 +448,27 @@ export class Listener implements AsyncIterable<ConnectionRequest>, EventSink {
   #queue: ConnectionRequest[] = [];
   #waiters: Array<(r: ConnectionRequest | undefined) => void> = [];
   #closed = false;
+  #refed = true;
 
   /** @internal */
   constructor(id: NativeCmId) {
     this.#id = id;
     owners.set(id, this);
     ref(1);
+  }
+
+  /** While listening, keep the process alive (the default). */
+  ref(): this {
+    if (!this.#refed && !this.#closed) ref(1);
+    this.#refed = true;
+    return this;
+  }
+
+  /** Do not keep the process alive just for this listener. */
+  unref(): this {
+    if (this.#refed && !this.#closed) ref(-1);
+    this.#refed = false;
+    return this;
   }
 
   /** The bound address (with the actual port when listening on port 0). */
@@ -471,7 +504,7 @@ export class Listener implements AsyncIterable<ConnectionRequest>, EventSink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    ref(-1);
+    if (this.#refed) ref(-1);
     owners.delete(this.#id);
     this.#id.close();
     this.#queue.splice(0).forEach((r) => r.reject());

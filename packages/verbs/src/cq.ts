@@ -193,6 +193,7 @@ export class CompletionQueue implements Disposable {
   #armed = false;
   #batch: CompletionBatch | undefined;
   #bound: CompletionBatch | undefined; // the batch the addon writes into
+  #keepAlive = true;
 
   /** @internal Use {@link Context.createCq}. */
   constructor(context: Context, entries: number, channel: CompletionChannel | null, compVector: number) {
@@ -338,6 +339,23 @@ export class CompletionQueue implements Disposable {
     }
   }
 
+  /**
+   * Pending waits keep the process alive (the default), like a socket does.
+   * Harmless when closed.
+   */
+  ref(): this {
+    this.#keepAlive = true;
+    if (this.#waiters.length > 0 && !this.closed) this._native.ref();
+    return this;
+  }
+
+  /** Pending waits no longer keep the process alive (like `socket.unref()`). */
+  unref(): this {
+    this.#keepAlive = false;
+    if (!this.closed) this._native.unref();
+    return this;
+  }
+
   /** Closes the CQ and, first, the QPs that use it. Pending waits reject with EBADF. */
   close(): void {
     this._native.close();
@@ -399,7 +417,7 @@ export class CompletionQueue implements Disposable {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#waiters.length === 0) {
-        this._native.ref();
+        if (this.#keepAlive) this._native.ref();
         waitingQueues.add(this);
       }
       this.#waiters.push(waiter);

@@ -1,0 +1,605 @@
+/**
+ * One SDP connection's RDMA machinery: the receive ring the peer writes
+ * into, the send mirror we write from, credits both ways, and the progress
+ * loop on the completion channel. The stream contract lives in socket.ts;
+ * this file only moves bytes and reports what happened through
+ * {@link LinkHooks}.
+ *
+ * Cursor model (all u32, wrapping): the sender's `tail` counts bytes it
+ * wrote into the peer's ring; the receiver's `head` counts bytes it was
+ * told about (DATA immediates), `consumed` what it has handed to the reader
+ * and `announced` what it last wrote into the sender's credit word. Ring
+ * positions are `cursor & (size - 1)`. The send mirror has the peer ring's
+ * size, and byte `t` of the stream sits at the same position in both, so
+ * mirror space is free exactly when the peer returns credit for it.
+ * @module
+ */
+import {
+  CompletionBatch,
+  type CompletionQueue,
+  type MemoryRegion,
+  type ProtectionDomain,
+  type QueuePair,
+  type RecvWr,
+  type SendWr,
+  type cm,
+} from '@rdmajs/verbs';
+
+import type { DeviceHandle } from './device.js';
+import { sdpError } from './errors.js';
+import { CONTROL_RESERVE, CREDIT_BYTES, Kind, VERSION, advance, dist, imm, immKind, immValue, validCursor, type Hello } from './protocol.js';
+
+/** Tunables of one connection (defaults suit 1–10 GbE-class links). */
+export interface LinkOptions {
+  /** Receive ring bytes, a power of two in [4 KiB, 128 MiB]. Default 1 MiB. */
+  ringSize?: number;
+  /** Receive WQEs (message credits) offered to the peer. Default 136. */
+  recvCredits?: number;
+  /** Spin this long on the CQ before sleeping (latency vs CPU). Default 0. */
+  busyPollUs?: number;
+  /** RDMA device (default: the first with an active port). */
+  device?: string;
+}
+
+export interface LinkHooks {
+  /** In-order bytes; return false to pause delivery until {@link Link.resume}. */
+  data(chunk: Buffer): boolean;
+  /** The peer half-closed and all its bytes were delivered. */
+  eof(): void;
+  /** Send credit (or queue space) came back: blocked writes may go on. */
+  writable(): void;
+  /** The connection is dead (peer reset, protocol violation, transport error). */
+  fail(err: Error): void;
+  /**
+   * The peer disconnected after its FIN: what it sent is still delivered,
+   * but nothing more can be sent.
+   */
+  peerClosed(): void;
+}
+
+const SEND_WR = 256;
+const DEFAULT_RING = 1 << 20;
+const DEFAULT_CREDITS = 128 + CONTROL_RESERVE;
+// One DATA batch at most this big, so the receiver can work on one batch
+// while the next is on the wire.
+const BATCH_MAX = 256 * 1024;
+// Bytes handed to the reader per chunk (what net reads at a time).
+const DELIVER_MAX = 64 * 1024;
+
+/** The local half made before the handshake: its hello goes to the peer. */
+export class LocalSide {
+  readonly pd: ProtectionDomain;
+  readonly cq: CompletionQueue;
+  /** Receive ring plus the credit word after it. */
+  readonly ring: MemoryRegion;
+  readonly ringSize: number;
+  readonly recvCredits: number;
+  readonly busyPollUs: number;
+
+  constructor(
+    readonly dev: DeviceHandle,
+    options: LinkOptions,
+  ) {
+    this.ringSize = options.ringSize ?? DEFAULT_RING;
+    this.recvCredits = options.recvCredits ?? DEFAULT_CREDITS;
+    this.busyPollUs = options.busyPollUs ?? 0;
+    this.pd = dev.ctx.allocPd();
+    try {
+      this.cq = dev.ctx.createCq({ entries: SEND_WR + this.recvCredits + 16, channel: dev.channel });
+      this.ring = this.pd.allocateMemory(this.ringSize + CREDIT_BYTES, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    } catch (err) {
+      this.pd.close();
+      throw err;
+    }
+  }
+
+  hello(): Hello {
+    return { version: VERSION, flags: 0, ringSize: this.ringSize, ringAddress: this.ring.address, rkey: this.ring.rkey, recvCredits: this.recvCredits };
+  }
+
+  /** QP options for rdma_cm. */
+  qpOptions() {
+    return {
+      sendCq: this.cq,
+      recvCq: this.cq,
+      cap: { maxSendWr: SEND_WR, maxRecvWr: this.recvCredits, maxSendSge: 1, maxRecvSge: 1, maxInlineData: CREDIT_BYTES },
+    };
+  }
+
+  /** Posts the initial receives (QP in INIT, before the peer can send). */
+  postReceives(qp: QueuePair): void {
+    const wrs: RecvWr[] = new Array(this.recvCredits).fill(EMPTY_RECV);
+    qp.postRecv(wrs);
+  }
+
+  /** Frees everything (QP, MRs, CQ) and lets go of the device. */
+  close(): void {
+    this.pd.close();
+    this.cq.close();
+    this.dev.release();
+  }
+}
+
+const EMPTY_RECV: RecvWr = { id: 0n };
+
+/** Error names for completion statuses that end a connection. */
+function statusError(status: string): Error {
+  if (status === 'RETRY_EXC_ERR' || status === 'RNR_RETRY_EXC_ERR') return sdpError('ETIMEDOUT', 'read', `the peer stopped answering (${status})`);
+  return sdpError('ECONNRESET', 'read', `transport error ${status}`);
+}
+
+export class Link {
+  readonly qp: QueuePair<'ready'>;
+  readonly #local: LocalSide;
+  readonly #conn: cm.Connection;
+  readonly #hooks: LinkHooks;
+  readonly #batch = new CompletionBatch(64);
+
+  // Receive side.
+  readonly #ring: Buffer;
+  readonly #ringMask: number;
+  readonly #credit: Uint32Array; // the word the peer writes: [consumed, reposted]
+  #head = 0;
+  #consumed = 0;
+  #announced = 0;
+  #reposted = 0;
+  #announcedReposts = 0;
+  #peerBlocked = false;
+  #paused = false;
+  #delivering = false;
+  #eof = false;
+  #eofDelivered = false;
+
+  // Send side.
+  readonly #mirror: MemoryRegion;
+  readonly #mirrorBuf: Buffer;
+  readonly #peerSize: number;
+  readonly #peerMask: number;
+  readonly #peerCredits: number;
+  readonly #scratch: Uint32Array; // our credit word, sent inline
+  #tail = 0;
+  #posted = 0;
+  #peerConsumed = 0;
+  #sentMsgs = 0;
+  #peerReposted = 0;
+  #blockedSent = false;
+  #wantControl: number[] = [];
+  #finWanted = false;
+  #finSent = false;
+  #finChain = -1;
+  #finDone: Array<(err?: Error) => void> = [];
+
+  // Send queue accounting: one completion per posted chain.
+  #sqFree = SEND_WR;
+  readonly #chainLens = new Uint8Array(SEND_WR);
+  #chainsPosted = 0;
+  #chainsDone = 0;
+
+  // Reused work requests: posting allocates nothing.
+  readonly #wrA: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
+  readonly #wrB: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number }; imm: number };
+  readonly #one: SendWr[];
+  readonly #two: SendWr[];
+  readonly #ctl: SendWr & { imm: number };
+  readonly #ctlOne: SendWr[];
+  readonly #creditWr: SendWr;
+  readonly #creditOnly: SendWr[];
+  readonly #creditWake: SendWr[];
+  readonly #recvChains: RecvWr[][] = [];
+
+  #dead = false;
+  #peerGone = false;
+  #closing = false;
+  #closed = false;
+  #running = false;
+
+  constructor(local: LocalSide, conn: cm.Connection, peer: Hello, hooks: LinkHooks) {
+    this.#local = local;
+    this.#conn = conn;
+    this.qp = conn.qp;
+    this.#hooks = hooks;
+    this.#ring = local.ring.buffer;
+    this.#ringMask = local.ringSize - 1;
+    this.#credit = new Uint32Array(this.#ring.buffer, this.#ring.byteOffset + local.ringSize, 2);
+    this.#peerSize = peer.ringSize;
+    this.#peerMask = peer.ringSize - 1;
+    this.#peerCredits = peer.recvCredits;
+    this.#mirror = local.pd.allocateMemory(peer.ringSize + CREDIT_BYTES);
+    this.#mirrorBuf = this.#mirror.buffer;
+    this.#scratch = new Uint32Array(this.#mirrorBuf.buffer, this.#mirrorBuf.byteOffset + peer.ringSize, 2);
+
+    const target = () => ({ address: peer.ringAddress, rkey: peer.rkey, offset: 0 });
+    const sge = () => ({ mr: this.#mirror, offset: 0, length: 0 });
+    this.#wrA = { opcode: 'RDMA_WRITE', sg: [sge()], remote: target(), signaled: false };
+    this.#wrB = { opcode: 'RDMA_WRITE_WITH_IMM', sg: [sge()], remote: target(), imm: 0, signaled: true };
+    this.#one = [this.#wrB];
+    this.#two = [this.#wrA, this.#wrB];
+    this.#ctl = { opcode: 'SEND_WITH_IMM', sg: [], imm: 0, signaled: true };
+    this.#ctlOne = [this.#ctl];
+    this.#creditWr = {
+      opcode: 'RDMA_WRITE',
+      sg: [{ mr: this.#mirror, offset: peer.ringSize, length: CREDIT_BYTES }],
+      remote: { address: peer.ringAddress, rkey: peer.rkey, offset: peer.ringSize },
+      inline: true,
+      signaled: true,
+    };
+    this.#creditOnly = [this.#creditWr];
+    this.#creditWake = [{ ...this.#creditWr, signaled: false }, this.#ctl];
+    conn.on('disconnected', () => this.#onDisconnected());
+  }
+
+  /** Starts the progress loop (after the socket is wired to the hooks). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    void this.#run();
+  }
+
+  /** Free bytes in the peer's ring, from the last credit seen. */
+  get writableBytes(): number {
+    return this.#peerSize - dist(this.#tail, this.#peerConsumed);
+  }
+
+  /** True when the peer FIN arrived and every byte before it was delivered. */
+  get ended(): boolean {
+    return this.#eofDelivered;
+  }
+
+  /** False once nothing more can be sent (dead, or the peer disconnected). */
+  get sendable(): boolean {
+    return !this.#dead && !this.#peerGone;
+  }
+
+  /**
+   * Copies as much of `src[from..]` as the peer has room for into the
+   * send mirror; returns how many bytes it took. Posting happens in
+   * {@link flush} (batched with other writes of the same tick).
+   */
+  copyIn(src: Buffer, from: number): number {
+    if (!this.sendable) return 0;
+    this.#readCredits();
+    const room = this.writableBytes;
+    let n = Math.min(room, src.length - from);
+    let taken = 0;
+    while (n > 0) {
+      const pos = this.#tail & this.#peerMask;
+      const run = Math.min(n, this.#peerSize - pos);
+      src.copy(this.#mirrorBuf, pos, from + taken, from + taken + run);
+      this.#tail = advance(this.#tail, run);
+      taken += run;
+      n -= run;
+    }
+    return taken;
+  }
+
+  /** Tells the peer we are waiting for credit (once per blocked episode). */
+  blocked(): void {
+    if (this.#blockedSent || !this.sendable) return;
+    this.#blockedSent = true;
+    this.#control(imm(Kind.BLOCKED));
+  }
+
+  /** Posts every copied-in byte not yet posted, then queued control messages. */
+  flush(): void {
+    if (!this.sendable) return;
+    while (this.#posted !== this.#tail) {
+      // Data leaves CONTROL_RESERVE of the peer's receives for control messages.
+      if (this.#msgCredits() <= CONTROL_RESERVE) {
+        this.#readCredits();
+        if (this.#msgCredits() <= CONTROL_RESERVE) {
+          this.blocked();
+          break;
+        }
+      }
+      const len = Math.min(dist(this.#tail, this.#posted), BATCH_MAX);
+      const pos = this.#posted & this.#peerMask;
+      const first = Math.min(len, this.#peerSize - pos);
+      const wrs = first < len ? this.#two : this.#one;
+      if (this.#sqFree < wrs.length) break;
+      const b = this.#wrB;
+      if (first < len) {
+        const a = this.#wrA;
+        a.sg[0].offset = pos;
+        a.sg[0].length = first;
+        a.remote.offset = pos;
+        b.sg[0].offset = 0;
+        b.sg[0].length = len - first;
+        b.remote.offset = 0;
+      } else {
+        b.sg[0].offset = pos;
+        b.sg[0].length = len;
+        b.remote.offset = pos;
+      }
+      b.imm = imm(Kind.DATA, len);
+      if (!this.#post(wrs)) return;
+      this.#sentMsgs = advance(this.#sentMsgs, 1);
+      this.#posted = advance(this.#posted, len);
+    }
+    while (this.#wantControl.length > 0 && this.#msgCredits() > 0 && this.#sqFree > 0) {
+      this.#ctl.imm = this.#wantControl.shift()!;
+      if (!this.#post(this.#ctlOne)) return;
+      this.#sentMsgs = advance(this.#sentMsgs, 1);
+    }
+    if (this.#finWanted && !this.#finSent && this.#posted === this.#tail && this.#wantControl.length === 0 && this.#msgCredits() > 0 && this.#sqFree > 0) {
+      this.#ctl.imm = imm(Kind.FIN);
+      if (!this.#post(this.#ctlOne)) return;
+      this.#sentMsgs = advance(this.#sentMsgs, 1);
+      this.#finSent = true;
+      this.#finChain = this.#chainsPosted - 1;
+    }
+  }
+
+  /** Sends FIN after all copied-in data; `done` runs once the peer has it. */
+  finish(done: (err?: Error) => void): void {
+    if (this.#peerGone) return done(); // nobody left to tell; not an error (like a FIN to a closed TCP peer)
+    if (this.#dead) return done(sdpError('EPIPE', 'write', 'the connection is closed'));
+    this.#finDone.push(done);
+    this.#finWanted = true;
+    this.flush();
+  }
+
+  /** Resumes delivery after the reader caught up. */
+  resume(): void {
+    this.#paused = false;
+    if (this.#delivering || this.#dead) return;
+    this.#deliver();
+    this.#announce();
+  }
+
+  /** Whether the connection keeps the process alive (as `socket.ref()`). */
+  ref(): void {
+    this.#local.cq.ref();
+    this.#conn.ref();
+  }
+
+  unref(): void {
+    this.#local.cq.unref();
+    this.#conn.unref();
+  }
+
+  /** Liveness probe: a transport failure surfaces through `fail`. */
+  keepalive(): void {
+    if (this.sendable) this.#control(imm(Kind.KEEPALIVE));
+  }
+
+  /**
+   * Tears down. `abort` tells the peer first (it sees ECONNRESET). Resolves
+   * once the QP is gone and nothing can touch our memory any more.
+   */
+  async close(abort: boolean): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (abort && this.sendable) {
+      this.#wantControl.length = 0;
+      this.#control(imm(Kind.ABORT));
+    }
+    this.#dead = true;
+    try {
+      await this.#conn.close();
+    } finally {
+      this.#closed = true;
+      this.#local.close();
+      this.#finDone.splice(0).forEach((d) => d(sdpError('EPIPE', 'write', 'the connection closed before the peer had all the data')));
+    }
+  }
+
+  // ---- internals ------------------------------------------------------
+
+  #msgCredits(): number {
+    return dist(advance(this.#peerReposted, this.#peerCredits), this.#sentMsgs);
+  }
+
+  #control(i: number): void {
+    this.#wantControl.push(i);
+    this.flush();
+  }
+
+  #post(wrs: SendWr[]): boolean {
+    try {
+      this.qp.postSend(wrs);
+    } catch (err) {
+      this.#die(err as Error);
+      return false;
+    }
+    this.#chainLens[this.#chainsPosted % SEND_WR] = wrs.length;
+    this.#chainsPosted++;
+    this.#sqFree -= wrs.length;
+    return true;
+  }
+
+  // Reads the credit word the peer writes. Returns true if it moved.
+  #readCredits(): boolean {
+    const c = this.#credit[0]!;
+    const r = this.#credit[1]!;
+    if (c === this.#peerConsumed && r === this.#peerReposted) return false;
+    if (!validCursor(c, this.#peerConsumed, this.#tail) || !validCursor(r, this.#peerReposted, this.#sentMsgs)) {
+      this.#violation(`credit word out of range (consumed ${c}, tail ${this.#tail}; reposted ${r}, sent ${this.#sentMsgs})`);
+      return false;
+    }
+    this.#peerConsumed = c;
+    this.#peerReposted = r;
+    return true;
+  }
+
+  async #run(): Promise<void> {
+    const cq = this.#local.cq;
+    const batch = this.#batch;
+    const options = { busyPollUs: this.#local.busyPollUs };
+    while (!this.#dead) {
+      let n: number;
+      try {
+        n = await cq.pollWait(batch, options);
+      } catch (err) {
+        if (!this.#dead) this.#die(err as Error);
+        return;
+      }
+      this.#process(n);
+    }
+  }
+
+  #process(n: number): void {
+    const batch = this.#batch;
+    let reposts = 0;
+    let sendsDone = 0;
+    for (let i = 0; i < n && !this.#dead; i++) {
+      if (!batch.ok(i)) {
+        if (this.#peerGone) continue; // the disconnect flushed our queues
+        this.#die(statusError(batch.status(i)));
+        return;
+      }
+      const op = batch.opcode(i);
+      if (op === 'RECV' || op === 'RECV_RDMA_WITH_IMM') {
+        reposts++;
+        this.#onMessage(batch.imm(i) ?? 0xffff_ffff, op === 'RECV_RDMA_WITH_IMM');
+      } else {
+        const k = this.#chainsDone % SEND_WR;
+        this.#sqFree += this.#chainLens[k]!;
+        if (this.#chainsDone === this.#finChain) this.#finDone.splice(0).forEach((d) => d());
+        this.#chainsDone++;
+        sendsDone++;
+      }
+    }
+    if (this.#dead) return;
+    if (reposts > 0) this.#repost(reposts);
+    const moved = this.#readCredits();
+    this.#deliver();
+    this.flush();
+    this.#announce();
+    if ((moved || sendsDone > 0) && !this.#dead) this.#hooks.writable();
+  }
+
+  #onMessage(i: number, isWrite: boolean): void {
+    const kind = immKind(i);
+    if (kind === Kind.DATA) {
+      const len = immValue(i);
+      if (!isWrite || len === 0 || dist(this.#head, this.#consumed) + len > this.#ringMask + 1) {
+        this.#violation(`DATA of ${len} bytes does not fit the ring (${dist(this.#head, this.#consumed)} unread of ${this.#ringMask + 1})`);
+        return;
+      }
+      if (this.#eof) return this.#violation('DATA after FIN');
+      this.#head = advance(this.#head, len);
+      return;
+    }
+    if (isWrite) return this.#violation(`control message ${kind} carried bytes`);
+    switch (kind) {
+      case Kind.CREDIT:
+        this.#blockedSent = false;
+        return;
+      case Kind.BLOCKED:
+        this.#peerBlocked = true;
+        return;
+      case Kind.FIN:
+        this.#eof = true;
+        return;
+      case Kind.ABORT:
+        this.#die(sdpError('ECONNRESET', 'read', 'the peer reset the connection'));
+        return;
+      case Kind.KEEPALIVE:
+        return;
+      default:
+        this.#violation(`unknown message kind ${kind}`);
+    }
+  }
+
+  #repost(n: number): void {
+    if (!this.sendable) return;
+    let wrs = this.#recvChains[n];
+    if (!wrs) wrs = this.#recvChains[n] = new Array<RecvWr>(n).fill(EMPTY_RECV);
+    try {
+      this.qp.postRecv(wrs);
+    } catch (err) {
+      this.#die(err as Error);
+      return;
+    }
+    this.#reposted = advance(this.#reposted, n);
+  }
+
+  #deliver(): void {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (!this.#paused && this.#consumed !== this.#head && !this.#dead) {
+        const pos = this.#consumed & this.#ringMask;
+        const len = Math.min(dist(this.#head, this.#consumed), this.#ringMask + 1 - pos, DELIVER_MAX);
+        const chunk = Buffer.allocUnsafe(len);
+        this.#ring.copy(chunk, 0, pos, pos + len);
+        this.#consumed = advance(this.#consumed, len);
+        if (!this.#hooks.data(chunk)) this.#paused = true;
+      }
+      if (this.#eof && !this.#eofDelivered && this.#consumed === this.#head && !this.#dead) {
+        this.#eofDelivered = true;
+        this.#hooks.eof();
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  // Returns credit to the peer: when a quarter of the ring (or half the
+  // receives) is unannounced, or at once when the peer is blocked and this
+  // unblocks it. Never wakes a peer it cannot unblock (no wake-up storm
+  // while our reader is paused).
+  #announce(): void {
+    if (!this.sendable) return;
+    const bytes = dist(this.#consumed, this.#announced);
+    const recvs = dist(this.#reposted, this.#announcedReposts);
+    if (bytes === 0 && recvs === 0 && !this.#peerBlocked) return;
+    const wake = this.#peerBlocked && dist(this.#head, this.#consumed) < this.#ringMask + 1;
+    if (!wake && bytes < (this.#ringMask + 1) / 4 && recvs < this.#local.recvCredits / 2) return;
+    const wrs = wake ? this.#creditWake : this.#creditOnly;
+    if (this.#sqFree < wrs.length || (wake && this.#msgCredits() === 0)) return; // retried after the next completion
+    this.#scratch[0] = this.#consumed;
+    this.#scratch[1] = this.#reposted;
+    if (wake) this.#ctl.imm = imm(Kind.CREDIT);
+    if (!this.#post(wrs)) return;
+    if (wake) {
+      this.#sentMsgs = advance(this.#sentMsgs, 1);
+      this.#peerBlocked = false;
+    }
+    this.#announced = this.#consumed;
+    this.#announcedReposts = this.#reposted;
+  }
+
+  #violation(what: string): void {
+    const err = sdpError('EPROTO', 'read', `SDP protocol violation by the peer: ${what}`);
+    if (!this.#dead) {
+      this.#wantControl.length = 0;
+      this.#control(imm(Kind.ABORT));
+    }
+    this.#die(err);
+  }
+
+  #die(err: Error): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    // Our QP stops touching memory once in ERR; the socket closes the rest.
+    try {
+      if (!this.qp.closed) this.qp.modify({ qpState: 'ERR' });
+    } catch {
+      /* closing anyway */
+    }
+    this.#finDone.splice(0).forEach((d) => d(err));
+    this.#hooks.fail(err);
+  }
+
+  #onDisconnected(): void {
+    if (this.#closing || this.#closed) return;
+    // Completions that arrived before the disconnect (the peer's FIN, its
+    // last bytes) count: take them first.
+    if (!this.#dead) {
+      const n = this.#local.cq.pollInto(this.#batch);
+      if (n > 0) this.#process(n);
+    }
+    if (this.#dead) return;
+    if (!this.#eof) {
+      this.#die(sdpError('ECONNRESET', 'read', 'the peer disconnected without closing its stream'));
+      return;
+    }
+    // The peer finished its stream and left: deliver what is in the ring,
+    // refuse further sends.
+    this.#peerGone = true;
+    const fin = this.#finSent;
+    this.#finDone.splice(0).forEach((d) => (fin ? d() : d(sdpError('EPIPE', 'write', 'the peer closed the connection'))));
+    this.#hooks.peerClosed();
+  }
+}

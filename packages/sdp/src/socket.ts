@@ -1,0 +1,428 @@
+/**
+ * `SdpSocket`: a `net.Socket`-compatible duplex byte stream over an RC
+ * queue pair. Same events, same half-close and backpressure rules, same
+ * error codes; the bytes move by RDMA WRITE into the peer's ring (link.ts).
+ * @module
+ */
+import { Duplex } from 'node:stream';
+
+import { cm } from '@rdmajs/verbs';
+
+import { acquireDevice } from './device.js';
+import { fromCmError, sdpError } from './errors.js';
+import { Link, LocalSide, type LinkOptions } from './link.js';
+import { HelloError, decodeHello, encodeHello, type Hello } from './protocol.js';
+
+/** Options of {@link SdpSocket} itself (as `net.SocketConstructorOpts`). */
+export interface SocketOptions extends LinkOptions {
+  /** Keep the writable side open after the peer ends (default false, as in `net`). */
+  allowHalfOpen?: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+  /** Abort the socket (`destroy(signal.reason)`) when this signal aborts. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link connect} (as `net.TcpNetConnectOpts`). */
+export interface ConnectOptions extends SocketOptions {
+  port: number;
+  /** Default `'localhost'`: resolved, then reached over the RDMA device owning the route. */
+  host?: string;
+  /** Address to connect from. */
+  localAddress?: string;
+  /** Idle timeout, as {@link SdpSocket.setTimeout}. */
+  timeout?: number;
+  /** Bound on the whole connection set-up (resolution + handshake); default 10 s -> ETIMEDOUT. */
+  connectTimeout?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+/** Address of a socket end, as `net.Socket.address()`. */
+export interface AddressInfo {
+  address: string;
+  family: string;
+  port: number;
+}
+
+interface PendingWrite {
+  chunks: Buffer[];
+  index: number;
+  offset: number;
+  cb: (err?: Error | null) => void;
+}
+
+const KEEPALIVE_MIN_MS = 1000;
+
+export class SdpSocket extends Duplex {
+  /** True while the connection is being set up (as `net.Socket.connecting`). */
+  connecting = false;
+  /** The idle timeout set by {@link setTimeout}, or undefined. */
+  timeout: number | undefined;
+  #link: Link | undefined;
+  #local: AddressInfo | undefined;
+  #remote: AddressInfo | undefined;
+  #pending: PendingWrite | undefined;
+  #finalCb: ((err?: Error | null) => void) | undefined;
+  #flushQueued = false;
+  #noDelay = false;
+  #read = 0;
+  #written = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #unrefed = false;
+  #opts: SocketOptions;
+
+  constructor(options: SocketOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('SdpSocket: options must be an object');
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+      decodeStrings: true,
+      emitClose: false, // 'close' carries hadError, emitted by _destroy
+      signal: options.signal,
+    });
+    this.#opts = options;
+  }
+
+  // ---- net.Socket surface ---------------------------------------------
+
+  /** Bytes received. */
+  get bytesRead(): number {
+    return this.#read;
+  }
+
+  /** Bytes sent plus bytes still buffered for sending (as in `net`). */
+  get bytesWritten(): number {
+    return this.#written + this.writableLength;
+  }
+
+  /** True until connected (as `net.Socket.pending`). */
+  get pending(): boolean {
+    return this.#link === undefined;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#remote?.address;
+  }
+  get remotePort(): number | undefined {
+    return this.#remote?.port;
+  }
+  get remoteFamily(): string | undefined {
+    return this.#remote?.family;
+  }
+  get localAddress(): string | undefined {
+    return this.#local?.address;
+  }
+  get localPort(): number | undefined {
+    return this.#local?.port;
+  }
+
+  /** The local end, as `net.Socket.address()` (`{}` before connecting). */
+  address(): AddressInfo | Record<string, never> {
+    return this.#local ? { ...this.#local } : {};
+  }
+
+  /**
+   * Writes go out at once instead of being batched with the other writes
+   * of the same tick (there is no Nagle delay either way).
+   */
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = noDelay;
+    return this;
+  }
+
+  /**
+   * Probes an idle peer every `initialDelay` ms (at least 1 s); a peer that
+   * stopped answering ends the socket with ETIMEDOUT.
+   */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+    if (enable && !this.destroyed) {
+      this.#keepAlive = setInterval(() => this.#link?.keepalive(), Math.max(KEEPALIVE_MIN_MS, initialDelay));
+      this.#keepAlive.unref();
+    }
+    return this;
+  }
+
+  /**
+   * Emits `'timeout'` after `ms` without activity (0 disables), as
+   * `net.Socket.setTimeout`; the socket stays open.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`setTimeout: ms must be a non-negative number; got ${ms}`);
+    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('setTimeout: callback must be a function');
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (ms === 0) {
+      this.timeout = undefined;
+      if (callback) this.removeListener('timeout', callback);
+    } else {
+      this.timeout = ms;
+      this.#timer = setTimeout(() => this.emit('timeout'), ms);
+      this.#timer.unref();
+      if (callback) this.once('timeout', callback);
+    }
+    return this;
+  }
+
+  /** Let the process exit while this socket is open. */
+  unref(): this {
+    this.#unrefed = true;
+    this.#link?.unref();
+    return this;
+  }
+
+  /** Undo {@link unref}. */
+  ref(): this {
+    this.#unrefed = false;
+    this.#link?.ref();
+    return this;
+  }
+
+  /**
+   * Connects this socket (as `net.Socket.connect`); usually called through
+   * {@link connect}. Emits `'connect'` and `'ready'`, or `'error'`.
+   */
+  connect(options: ConnectOptions, listener?: () => void): this;
+  connect(port: number, host?: string, listener?: () => void): this;
+  connect(port: number, listener?: () => void): this;
+  connect(a: ConnectOptions | number, b?: string | (() => void), c?: () => void): this {
+    const options = normalizeConnectArgs(a, b, c);
+    if (this.connecting || this.#link) throw sdpError('EISCONN', 'connect', 'socket is already connected or connecting');
+    if (options.listener) this.once('connect', options.listener);
+    const o = options.options;
+    if (o.timeout !== undefined) this.setTimeout(o.timeout);
+    if (o.noDelay) this.setNoDelay(true);
+    if (o.keepAlive) this.setKeepAlive(true, o.keepAliveInitialDelay);
+    this.connecting = true;
+    void this.#connect(o);
+    return this;
+  }
+
+  // ---- stream implementation -----------------------------------------
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#pending = { chunks: [chunk], index: 0, offset: 0, cb };
+    this.#pump();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this.#pending = { chunks: chunks.map((c) => c.chunk), index: 0, offset: 0, cb };
+    this.#pump();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (!this.#link) {
+      this.#finalCb = cb; // after connecting
+      return;
+    }
+    this.#link.finish((err) => cb(err));
+  }
+
+  override _read(): void {
+    this.#link?.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#timer = this.#keepAlive = undefined;
+    this.connecting = false;
+    const link = this.#link;
+    const done = () => {
+      cb(err);
+      process.nextTick(() => this.emit('close', err !== null && err !== undefined));
+    };
+    if (!link) {
+      this.#connectAbort?.();
+      return done();
+    }
+    // A clean close is both streams finished; anything else resets the peer.
+    const clean = !err && link.ended && this.writableFinished;
+    link.close(!clean).then(done, done);
+  }
+
+  // ---- internals ------------------------------------------------------
+
+  #connectAbort: (() => void) | undefined;
+
+  /** @internal Wires an established link (client after connect, server after accept). */
+  _attach(link: Link, local: AddressInfo | undefined, remote: AddressInfo | undefined): void {
+    this.#link = link;
+    this.#local = local;
+    this.#remote = remote;
+    this.connecting = false;
+    if (this.#unrefed) link.unref();
+    link.start();
+    if (this.#pending) this.#pump();
+    if (this.#finalCb) {
+      const cb = this.#finalCb;
+      this.#finalCb = undefined;
+      link.finish((err) => cb(err));
+    }
+  }
+
+  /** @internal The callbacks the link reports through. */
+  _hooks() {
+    return {
+      data: (chunk: Buffer) => {
+        this.#read += chunk.length;
+        this.#timer?.refresh();
+        return this.push(chunk);
+      },
+      eof: () => {
+        this.push(null);
+      },
+      writable: () => {
+        if (this.#pending) this.#pump();
+      },
+      fail: (err: Error) => {
+        this.destroy(err);
+      },
+      peerClosed: () => {
+        if (this.#pending) this.destroy(sdpError('EPIPE', 'write', 'the peer closed the connection'));
+      },
+    };
+  }
+
+  async #connect(o: ConnectOptions): Promise<void> {
+    const port = o.port;
+    const host = o.host ?? 'localhost';
+    const where = { address: host, port };
+    let local: LocalSide | undefined;
+    let aborted = false;
+    this.#connectAbort = () => {
+      aborted = true;
+    };
+    try {
+      local = new LocalSide(acquireDevice(o.device), o);
+      const l = local;
+      const conn = await cm.connect({
+        host,
+        port,
+        source: o.localAddress,
+        pd: l.pd,
+        qp: l.qpOptions(),
+        privateData: encodeHello(l.hello()),
+        prepare: (qp) => l.postReceives(qp),
+        timeoutMs: o.connectTimeout ?? 10_000,
+      });
+      let peer: Hello;
+      try {
+        peer = decodeHello(conn.remotePrivateData);
+      } catch (err) {
+        await conn.close();
+        throw sdpError('ECONNREFUSED', 'connect', (err as HelloError).message, where);
+      }
+      if (aborted) {
+        await conn.close();
+        l.close();
+        return;
+      }
+      const link = new Link(l, conn, peer, this._hooks());
+      this._attach(link, toAddressInfo(conn.localAddress), toAddressInfo(conn.remoteAddress));
+      this.emit('connect');
+      this.emit('ready');
+    } catch (err) {
+      local?.close();
+      if (aborted) return;
+      this.connecting = false;
+      this.destroy(fromCmError(err, 'connect', where));
+    } finally {
+      this.#connectAbort = undefined;
+    }
+  }
+
+  // Moves pending write chunks into the peer's ring as credit allows.
+  #pump(): void {
+    const p = this.#pending;
+    const link = this.#link;
+    if (!p || !link) return;
+    if (!link.sendable) {
+      this.#pending = undefined;
+      p.cb(sdpError('EPIPE', 'write', 'the connection is closed'));
+      return;
+    }
+    while (p.index < p.chunks.length) {
+      const chunk = p.chunks[p.index]!;
+      const n = link.copyIn(chunk, p.offset);
+      this.#written += n;
+      p.offset += n;
+      if (p.offset < chunk.length) {
+        // Out of credit: send what we have and wait for the peer's reader.
+        link.flush();
+        link.blocked();
+        return;
+      }
+      p.index++;
+      p.offset = 0;
+    }
+    this.#pending = undefined;
+    this.#timer?.refresh();
+    if (this.#noDelay) link.flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#link?.flush();
+      });
+    }
+    p.cb();
+  }
+}
+
+function toAddressInfo(a: cm.CmAddress | null): AddressInfo | undefined {
+  return a ? { address: a.address, family: a.family, port: a.port } : undefined;
+}
+
+function normalizeConnectArgs(
+  a: ConnectOptions | number,
+  b?: string | (() => void),
+  c?: () => void,
+): { options: ConnectOptions; listener?: () => void } {
+  let options: ConnectOptions;
+  let listener: (() => void) | undefined;
+  if (typeof a === 'object' && a !== null) {
+    options = a;
+    listener = typeof b === 'function' ? b : undefined;
+  } else {
+    options = { port: a as number };
+    if (typeof b === 'string') {
+      options.host = b;
+      listener = c;
+    } else listener = b;
+  }
+  const port = typeof options.port === 'string' ? Number(options.port) : options.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    const err = new RangeError(`connect: port must be an integer in [1, 65535]; got ${String(options.port)}`) as RangeError & { code: string };
+    err.code = 'ERR_SOCKET_BAD_PORT';
+    throw err;
+  }
+  if (options.host !== undefined && typeof options.host !== 'string') throw new TypeError('connect: host must be a string');
+  if (listener !== undefined && typeof listener !== 'function') throw new TypeError('connect: listener must be a function');
+  return { options: { ...options, port }, listener };
+}
+
+/** Opens an SDP connection to `host:port` (as `net.connect`). */
+export function connect(options: ConnectOptions, listener?: () => void): SdpSocket;
+export function connect(port: number, host?: string, listener?: () => void): SdpSocket;
+export function connect(port: number, listener?: () => void): SdpSocket;
+export function connect(a: ConnectOptions | number, b?: string | (() => void), c?: () => void): SdpSocket {
+  const { options, listener } = normalizeConnectArgs(a, b, c);
+  return new SdpSocket(options).connect(options, listener);
+}
+
+/** Same as {@link connect} (as `net.createConnection`). */
+export const createConnection = connect;
