@@ -65,6 +65,8 @@ const DEFAULT_CREDITS = 128 + CONTROL_RESERVE;
 const BATCH_MAX = 256 * 1024;
 // Bytes handed to the reader per chunk (what net reads at a time).
 const DELIVER_MAX = 64 * 1024;
+// How long close() waits for its FIN/ABORT to be acknowledged.
+const CLOSE_LINGER_MS = 2000;
 
 /** The local half made before the handshake: its hello goes to the peer. */
 export class LocalSide {
@@ -187,6 +189,7 @@ export class Link {
   readonly #creditWake: SendWr[];
   readonly #recvChains: RecvWr[][] = [];
 
+  #drainWaiters: Array<() => void> = [];
   #dead = false;
   #peerGone = false;
   #closing = false;
@@ -362,16 +365,31 @@ export class Link {
     if (this.sendable) this.#control(imm(Kind.KEEPALIVE));
   }
 
+  /** Bytes that arrived but were not handed to the reader yet. */
+  get unread(): number {
+    return dist(this.#head, this.#consumed);
+  }
+
   /**
-   * Tears down. `abort` tells the peer first (it sees ECONNRESET). Resolves
-   * once the QP is gone and nothing can touch our memory any more.
+   * Tears down. `abort` tells the peer to reset (it sees ECONNRESET);
+   * otherwise it gets a FIN (if not sent yet) before the disconnect, as a
+   * closed TCP socket sends one. Resolves once the QP is gone and nothing
+   * can touch our memory any more.
    */
   async close(abort: boolean): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    if (abort && this.sendable) {
-      this.#wantControl.length = 0;
-      this.#control(imm(Kind.ABORT));
+    if (this.sendable) {
+      if (abort) {
+        this.#wantControl.length = 0;
+        this.#control(imm(Kind.ABORT));
+      } else {
+        this.#finWanted = true;
+        this.flush();
+      }
+      // Let the last message land before the disconnect (which travels on
+      // another path and could overtake it).
+      await this.#sendsDone(CLOSE_LINGER_MS);
     }
     this.#dead = true;
     try {
@@ -384,6 +402,18 @@ export class Link {
   }
 
   // ---- internals ------------------------------------------------------
+
+  #sendsDone(ms: number): Promise<void> {
+    if (this.#chainsDone === this.#chainsPosted || this.#dead) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#drainWaiters.push(finish);
+    });
+  }
 
   #msgCredits(): number {
     return dist(advance(this.#peerReposted, this.#peerCredits), this.#sentMsgs);
@@ -437,13 +467,15 @@ export class Link {
     }
   }
 
-  #process(n: number): void {
+  // `draining`: the QP was just flushed (disconnect); flush errors only
+  // mark the end of what really arrived.
+  #process(n: number, draining = false): void {
     const batch = this.#batch;
     let reposts = 0;
     let sendsDone = 0;
     for (let i = 0; i < n && !this.#dead; i++) {
       if (!batch.ok(i)) {
-        if (this.#peerGone) continue; // the disconnect flushed our queues
+        if (this.#peerGone || (draining && batch.status(i) === 'WR_FLUSH_ERR')) continue;
         this.#die(statusError(batch.status(i)));
         return;
       }
@@ -459,6 +491,7 @@ export class Link {
         sendsDone++;
       }
     }
+    if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted) this.#drainWaiters.splice(0).forEach((w) => w());
     if (this.#dead) return;
     if (reposts > 0) this.#repost(reposts);
     const moved = this.#readCredits();
@@ -579,16 +612,17 @@ export class Link {
       /* closing anyway */
     }
     this.#finDone.splice(0).forEach((d) => d(err));
-    this.#hooks.fail(err);
+    this.#drainWaiters.splice(0).forEach((w) => w());
+    if (!this.#closing) this.#hooks.fail(err);
   }
 
   #onDisconnected(): void {
     if (this.#closing || this.#closed) return;
     // Completions that arrived before the disconnect (the peer's FIN, its
     // last bytes) count: take them first.
-    if (!this.#dead) {
-      const n = this.#local.cq.pollInto(this.#batch);
-      if (n > 0) this.#process(n);
+    for (let n = 1; n > 0 && !this.#dead; ) {
+      n = this.#local.cq.pollInto(this.#batch);
+      if (n > 0) this.#process(n, true);
     }
     if (this.#dead) return;
     if (!this.#eof) {

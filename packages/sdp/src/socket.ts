@@ -72,7 +72,7 @@ export class SdpSocket extends Duplex {
   #timer: NodeJS.Timeout | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #unrefed = false;
-  #opts: SocketOptions;
+  #reset = false;
 
   constructor(options: SocketOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('SdpSocket: options must be an object');
@@ -84,7 +84,6 @@ export class SdpSocket extends Duplex {
       emitClose: false, // 'close' carries hadError, emitted by _destroy
       signal: options.signal,
     });
-    this.#opts = options;
   }
 
   // ---- net.Socket surface ---------------------------------------------
@@ -177,6 +176,15 @@ export class SdpSocket extends Duplex {
     return this;
   }
 
+  /**
+   * Closes the connection with a reset: the peer gets ECONNRESET instead
+   * of an orderly end (as `net.Socket.resetAndDestroy`).
+   */
+  resetAndDestroy(): this {
+    this.#reset = true;
+    return this.destroy();
+  }
+
   /** Let the process exit while this socket is open. */
   unref(): this {
     this.#unrefed = true;
@@ -243,15 +251,16 @@ export class SdpSocket extends Duplex {
     const link = this.#link;
     const done = () => {
       cb(err);
-      process.nextTick(() => this.emit('close', err !== null && err !== undefined));
+      // After 'error' and a turn of the loop, as net's handle close does.
+      setImmediate(() => this.emit('close', err !== null && err !== undefined));
     };
     if (!link) {
       this.#connectAbort?.();
       return done();
     }
-    // A clean close is both streams finished; anything else resets the peer.
-    const clean = !err && link.ended && this.writableFinished;
-    link.close(!clean).then(done, done);
+    // As TCP: data we will never read resets the peer, else it gets a FIN.
+    const abort = this.#reset || link.unread > 0 || this.readableLength > 0;
+    link.close(abort).then(done, done);
   }
 
   // ---- internals ------------------------------------------------------
@@ -284,6 +293,7 @@ export class SdpSocket extends Duplex {
       },
       eof: () => {
         this.push(null);
+        this.read(0); // 'end' even if nobody reads (as net does at EOF)
       },
       writable: () => {
         if (this.#pending) this.#pump();
@@ -292,7 +302,7 @@ export class SdpSocket extends Duplex {
         this.destroy(err);
       },
       peerClosed: () => {
-        if (this.#pending) this.destroy(sdpError('EPIPE', 'write', 'the peer closed the connection'));
+        if (this.#pending) this.destroy(sdpError('ECONNRESET', 'write', 'the peer closed the connection before taking our data'));
       },
     };
   }
@@ -352,7 +362,7 @@ export class SdpSocket extends Duplex {
     if (!p || !link) return;
     if (!link.sendable) {
       this.#pending = undefined;
-      p.cb(sdpError('EPIPE', 'write', 'the connection is closed'));
+      p.cb(sdpError('ECONNRESET', 'write', 'the peer closed the connection'));
       return;
     }
     while (p.index < p.chunks.length) {
