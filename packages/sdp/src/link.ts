@@ -505,7 +505,8 @@ export class Link {
     const kind = immKind(i);
     if (kind === Kind.DATA) {
       const len = immValue(i);
-      if (!isWrite || len === 0 || dist(this.#head, this.#consumed) + len > this.#ringMask + 1) {
+      if (!isWrite) return this.#violation('DATA arrived as a SEND');
+      if (len === 0 || dist(this.#head, this.#consumed) + len > this.#ringMask + 1) {
         this.#violation(`DATA of ${len} bytes does not fit the ring (${dist(this.#head, this.#consumed)} unread of ${this.#ringMask + 1})`);
         return;
       }

@@ -207,7 +207,8 @@ export class Server extends EventEmitter<ServerEvents> {
         return;
       }
       this.emit('connection', socket);
-    } catch {
+    } catch (err) {
+      if (process.env.SDP_DEBUG) console.error('accept failed', err);
       // The peer gave up, timed out or the device failed: that peer's
       // connect fails; the server goes on (as net does for a reset peer).
       local?.close();

@@ -1,0 +1,297 @@
+// SDP under load and under attack: big bidirectional streams with checksums,
+// many connections at once, flow control with a slow reader, a peer killed
+// mid-transfer, and peers that break the protocol on purpose.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { cm, openDevice, type Context } from '@rdmajs/verbs';
+
+import * as sdp from '../../src/index.js';
+import { deviceIp, hashAll, once, pattern, readAll, sleep, writeAll } from './helpers.js';
+
+const ip = deviceIp();
+const MiB = 1 << 20;
+const sdpDist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function listen(options: sdp.ServerOptions = {}, onConnection?: (s: sdp.SdpSocket) => void) {
+  const server = sdp.createServer(options, onConnection);
+  server.listen(0, ip);
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
+  return { server, port: server.address()!.port };
+}
+
+function expectedHash(block: Buffer, times: number): string {
+  const h = createHash('sha256');
+  for (let i = 0; i < times; i++) h.update(block);
+  return h.digest('hex');
+}
+
+describe('sdp streams under load', () => {
+  it('moves 256 MiB both ways at once, SHA-256 verified', async () => {
+    const times = Number(process.env.RDMAJS_SDP_BIG_MIB ?? 256);
+    const a = pattern('client', MiB);
+    const b = pattern('server', MiB);
+    const serverGot = new Promise<{ hex: string; bytes: number }>((resolve) => {
+      void listen({}, (s) => {
+        hashAll(s).then(resolve, () => undefined);
+        void writeAll(s, b, times);
+      }).then(({ port }) => {
+        const c = sdp.connect(port, ip);
+        cleanups.push(() => c.destroy());
+        clientGot = hashAll(c);
+        void writeAll(c, a, times);
+      });
+    });
+    let clientGot: Promise<{ hex: string; bytes: number }> | undefined;
+    const t0 = performance.now();
+    const fromClient = await serverGot;
+    const fromServer = await clientGot!;
+    const s = (performance.now() - t0) / 1000;
+    console.log(`256 MiB each way at once: ${s.toFixed(1)} s, ${((2 * times) / s).toFixed(1)} MiB/s total`);
+    expect(fromClient).toEqual({ hex: expectedHash(a, times), bytes: times * MiB });
+    expect(fromServer).toEqual({ hex: expectedHash(b, times), bytes: times * MiB });
+  }, 900_000);
+
+  it('a slow reader bounds the sender: its buffer stays within the high-water mark, in flight within one ring', async () => {
+    const ringSize = 256 * 1024;
+    const hwm = 128 * 1024;
+    const accepted = new Promise<sdp.SdpSocket>((resolve) => void listen({ ringSize }, resolve).then(({ port }) => connectTo(port)));
+    let client!: sdp.SdpSocket;
+    function connectTo(port: number) {
+      client = sdp.connect({ port, host: ip, ringSize, writableHighWaterMark: hwm });
+      cleanups.push(() => client.destroy());
+    }
+    const server = await accepted;
+    if (client.connecting) await once(client, 'connect');
+    const chunk = pattern('slow', 64 * 1024);
+    const total = 8 * MiB;
+    let maxBuffered = 0;
+    let maxInFlight = 0;
+    const sample = () => {
+      maxBuffered = Math.max(maxBuffered, client.writableLength);
+      // Left the sender's stream buffer but not yet read on the other side.
+      maxInFlight = Math.max(maxInFlight, client.bytesWritten - client.writableLength - server.bytesRead);
+    };
+    const writer = (async () => {
+      for (let sent = 0; sent < total; sent += chunk.length) {
+        sample();
+        if (!client.write(chunk)) await once(client, 'drain', 60_000);
+      }
+      client.end();
+    })();
+    // The reader takes 64 KiB every 10 ms.
+    server.pause();
+    const h = createHash('sha256');
+    let got = 0;
+    const ended = new Promise<void>((resolve) => server.once('end', resolve));
+    while (got < total) {
+      sample();
+      const d = server.read(64 * 1024) as Buffer | null;
+      if (d) {
+        h.update(d);
+        got += d.length;
+      } else await sleep(10);
+      if (!d && server.readableEnded) break;
+    }
+    server.read(0);
+    await writer;
+    await ended;
+    expect(got).toBe(total);
+    expect(h.digest('hex')).toBe(expectedHash(chunk, total / chunk.length));
+    expect(maxBuffered).toBeLessThanOrEqual(hwm + chunk.length);
+    // The receiver holds at most its ring plus its readable buffer (one delivery).
+    expect(maxInFlight).toBeLessThanOrEqual(ringSize + server.readableHighWaterMark + 64 * 1024);
+    console.log(`slow reader: sender buffer max ${maxBuffered} B (hwm ${hwm}), in flight max ${maxInFlight} B (ring ${ringSize})`);
+  }, 180_000);
+
+  const CONNS = Number(process.env.RDMAJS_SDP_CONNS ?? 64);
+  it(`${CONNS} concurrent connections each move 16 MiB with checksums`, async () => {
+    const each = 16;
+    // Half-open: the server answers after the client's end.
+    const { port } = await listen({ ringSize: 256 * 1024, allowHalfOpen: true }, (s) => {
+      hashAll(s).then(
+        ({ hex, bytes }) => s.end(`${hex} ${bytes}`),
+        () => undefined,
+      );
+    });
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: CONNS }, async (_, i) => {
+        const block = pattern(`conn${i}`, MiB);
+        const c = sdp.connect({ port, host: ip, ringSize: 256 * 1024 });
+        cleanups.push(() => c.destroy());
+        const reply = readAll(c, 600_000);
+        await once(c, 'connect', 60_000);
+        await writeAll(c, block, each);
+        return { got: (await reply).toString(), want: `${expectedHash(block, each)} ${each * MiB}` };
+      }),
+    );
+    const s = (performance.now() - t0) / 1000;
+    console.log(`${CONNS} connections x ${each} MiB: ${s.toFixed(1)} s, ${((CONNS * each) / s).toFixed(1)} MiB/s total`);
+    for (const r of results) expect(r.got).toBe(r.want);
+  }, 900_000);
+});
+
+describe('sdp failure handling', () => {
+  it('a peer killed mid-transfer: the other side ends in bounded time with an exact prefix of the data', async () => {
+    const block = pattern('kill', MiB);
+    const accepted = new Promise<sdp.SdpSocket>((resolve) => void listen({}, resolve).then(({ port }) => start(port)));
+    let child: ReturnType<typeof spawn> | undefined;
+    function start(port: number) {
+      child = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `
+          import * as sdp from ${JSON.stringify(sdpDist)};
+          import { createHash } from 'node:crypto';
+          const block = Buffer.allocUnsafe(${MiB});
+          for (let off = 0, i = 0; off < block.length; i++) off += createHash('sha256').update('kill:' + i).digest().copy(block, off);
+          const s = sdp.connect(${port}, ${JSON.stringify(ip)}, async () => {
+            for (;;) if (!s.write(block)) await new Promise((r) => s.once('drain', r));
+          });
+          s.on('error', () => {});
+        `,
+        ],
+        { stdio: 'ignore' },
+      );
+      cleanups.push(() => child?.kill('SIGKILL'));
+    }
+    const server = await accepted;
+    let got = 0;
+    let mismatch = -1;
+    let killedAt = 0;
+    let errCode: string | undefined;
+    server.on('error', (e: Error & { code: string }) => (errCode = e.code));
+    server.on('data', (d: Buffer) => {
+      for (let i = 0; i < d.length && mismatch < 0; ) {
+        const at = (got + i) % MiB;
+        const n = Math.min(d.length - i, MiB - at);
+        if (!d.subarray(i, i + n).equals(block.subarray(at, at + n))) mismatch = got + i;
+        i += n;
+      }
+      got += d.length;
+      if (got >= 8 * MiB && !killedAt) {
+        killedAt = Date.now();
+        child!.kill('SIGKILL');
+      }
+    });
+    const closed = new Promise<boolean>((resolve) => server.once('close', resolve));
+    const outcome = await Promise.race([closed.then(() => 'closed'), sleep(60_000).then(() => 'hung')]);
+    expect(outcome).toBe('closed');
+    const ms = Date.now() - killedAt;
+    console.log(`peer SIGKILLed after ${got} bytes: server socket closed after ${ms} ms with ${errCode ?? 'no error'}`);
+    expect(mismatch).toBe(-1);
+    expect(got).toBeGreaterThanOrEqual(8 * MiB);
+    expect(errCode).toBe('ECONNRESET');
+    expect(ms).toBeLessThan(30_000);
+  }, 120_000);
+});
+
+describe('sdp against a malicious peer', () => {
+  let ctx: Context | undefined;
+  afterEach(() => {
+    ctx?.close();
+    ctx = undefined;
+  });
+
+  // A hand-made peer speaking raw verbs: it handshakes correctly, then does
+  // what it is told.
+  async function rawPeer(port: number, hello?: Buffer) {
+    ctx ??= openDevice();
+    const pd = ctx.allocPd();
+    const cq = ctx.createCq({ entries: 64 });
+    const ring = pd.allocateMemory(4096 + 8, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const scratch = pd.allocateMemory(64);
+    const mine = hello ?? sdp.protocol.encodeHello({ version: 1, flags: 0, ringSize: 4096, ringAddress: ring.address, rkey: ring.rkey, recvCredits: 16 });
+    const conn = await cm.connect({
+      host: ip,
+      port,
+      pd,
+      qp: { sendCq: cq, cap: { maxSendWr: 16, maxRecvWr: 16, maxInlineData: 8 } },
+      privateData: mine,
+      prepare: (qp) => qp.postRecv(Array.from({ length: 16 }, () => ({ id: 0n }))),
+    });
+    cleanups.push(() => conn.close());
+    return { conn, peer: sdp.protocol.decodeHello(conn.remotePrivateData), scratch };
+  }
+
+  async function expectViolation(attack: (raw: Awaited<ReturnType<typeof rawPeer>>) => void, what: RegExp) {
+    const errors: Array<Error & { code: string }> = [];
+    const accepted = new Promise<sdp.SdpSocket>((resolve) => {
+      void listen({}, (s) => {
+        s.on('error', (e: Error & { code: string }) => errors.push(e));
+        s.resume();
+        resolve(s);
+      }).then(async ({ port }) => {
+        const raw = await rawPeer(port);
+        await accepted;
+        attack(raw);
+        healthy = port;
+      });
+    });
+    let healthy = 0;
+    const s = await accepted;
+    const closed = await Promise.race([new Promise((r) => s.once('close', r)).then(() => true), sleep(30_000).then(() => false)]);
+    expect(closed).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'EPROTO' });
+    expect(errors[0]!.message).toMatch(what);
+    // The server is unharmed and serves the next (honest) client.
+    while (!healthy) await sleep(10);
+    const c = sdp.connect(healthy, ip);
+    cleanups.push(() => c.destroy());
+    await once(c, 'connect');
+  }
+
+  it('a DATA length beyond the ring ends the connection (EPROTO), nothing read outside the ring', async () => {
+    await expectViolation(({ conn, peer }) => {
+      conn.qp.postSend({
+        opcode: 'RDMA_WRITE_WITH_IMM',
+        sg: [],
+        remote: { address: peer.ringAddress, rkey: peer.rkey },
+        imm: sdp.protocol.imm(sdp.protocol.Kind.DATA, peer.ringSize + 1),
+      });
+    }, /does not fit the ring/);
+  });
+
+  it('a credit cursor beyond what we sent ends the connection (EPROTO)', async () => {
+    await expectViolation(({ conn, peer, scratch }) => {
+      scratch.buffer.writeUInt32LE(0xdead_0000, 0);
+      scratch.buffer.writeUInt32LE(3, 4);
+      conn.qp.postSend([
+        { opcode: 'RDMA_WRITE', sg: [{ mr: scratch, length: 8 }], remote: { address: peer.ringAddress, rkey: peer.rkey, offset: peer.ringSize } },
+        { opcode: 'SEND_WITH_IMM', sg: [], imm: sdp.protocol.imm(sdp.protocol.Kind.CREDIT) },
+      ]);
+    }, /credit word out of range/);
+  });
+
+  it('DATA sent as a SEND, or an unknown message kind, ends the connection (EPROTO)', async () => {
+    await expectViolation(({ conn }) => {
+      conn.qp.postSend({ opcode: 'SEND_WITH_IMM', sg: [], imm: sdp.protocol.imm(sdp.protocol.Kind.DATA, 10) });
+    }, /DATA arrived as a SEND/);
+    await expectViolation(({ conn }) => {
+      conn.qp.postSend({ opcode: 'SEND_WITH_IMM', sg: [], imm: (9 << 28) >>> 0 });
+    }, /unknown message kind 9/);
+  });
+
+  it('a peer speaking another protocol version is refused with ECONNREFUSED and a reason', async () => {
+    const { port } = await listen({}, () => {
+      throw new Error('must not be accepted');
+    });
+    const hello = sdp.protocol.encodeHello({ version: 1, flags: 0, ringSize: 4096, ringAddress: 0n, rkey: 0, recvCredits: 16 });
+    hello[2] = 2;
+    const err = (await rawPeer(port, hello).catch((e: unknown) => e)) as Error & { code: string; rejectData: Buffer };
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.rejectData.toString()).toMatch(/version 2/);
+  });
+});
