@@ -1,6 +1,7 @@
 // rdma_cm on the real device: listen/connect/accept/reject/disconnect with
 // data moved over the connection, error mapping, and many client processes.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -112,6 +113,98 @@ describe('rdma_cm', () => {
     await expect(cm.connect({ host: ip, port: 0, pd, qp: { sendCq: cq } })).rejects.toThrow(RangeError);
     await expect(cm.connect(null as never)).rejects.toThrow(TypeError);
     await expect(cm.connect({ host: 'no-such-host.invalid', port, pd, qp: { sendCq: cq } })).rejects.toMatchObject({ code: 'EHOSTUNREACH' });
+  });
+
+  it('UD: connects over SIDR, sends to the listener QP with its qkey, and the listener replies through an AH from the completion', async () => {
+    const { ip, pd, cq } = setup();
+    const listener = await cm.listen({ host: ip, port: 0, type: 'UD' });
+    cleanups.push(() => listener.close());
+    expect(listener.type).toBe('UD');
+    const port = listener.address()!.port;
+    const rcqServer = ctx!.createCq();
+    const rcqClient = ctx!.createCq();
+    const GRH = 40;
+    const serverBuf = pd.allocateMemory(GRH + 1024);
+    const clientBuf = pd.allocateMemory(GRH + 1024);
+    const payload = pd.allocateMemory(1024);
+    randomBytes(1024).copy(payload.buffer);
+
+    const serverSide = (async () => {
+      const req = (await listener.next({ timeoutMs: 30_000 }))!;
+      expect(req.type).toBe('UD');
+      expect(req.remotePrivateData.toString()).toBe('ud hello');
+      return req.accept({
+        pd,
+        qp: { sendCq: cq, recvCq: rcqServer },
+        privateData: Buffer.from('ud welcome'),
+        prepare: (qp) => qp.postRecv({ id: 10n, sg: [{ mr: serverBuf }] }),
+      });
+    })();
+    const client = await cm.connect({
+      host: ip,
+      port,
+      type: 'UD',
+      pd,
+      qp: { sendCq: cq, recvCq: rcqClient },
+      privateData: Buffer.from('ud hello'),
+      prepare: (qp) => qp.postRecv({ id: 20n, sg: [{ mr: clientBuf }] }),
+    });
+    cleanups.push(() => client.close());
+    const server = await serverSide;
+    cleanups.push(() => server.close());
+
+    expect(client.type).toBe('UD');
+    expect(client.qp.type).toBe('UD');
+    expect(client.remotePrivateData.toString()).toBe('ud welcome');
+    // The SIDR reply named the listener's QP and its qkey.
+    expect(client.remoteQpn).toBe(server.qp.qpn);
+    expect(client.remoteQkey).toBe(server.qkey);
+    expect(client.qkey).toBe(server.qkey); // one qkey for rdma_cm's whole UDP port space
+    expect(client.qp.query()).toMatchObject({ qpState: 'RTS', qkey: client.qkey });
+    expect(server.ah).toBeNull();
+    expect(server.remoteAddress?.address).toBe(ip);
+
+    // Client -> server: the datagram lands after the 40-byte GRH slot.
+    client.qp.postSend({ id: 1n, opcode: 'SEND_WITH_IMM', imm: 4242, sg: [{ mr: payload, length: 700 }], ud: client.remote! });
+    expect(pollN(cq, 1)[0]).toMatchObject({ id: 1n, status: 'SUCCESS' });
+    const wc = pollN(rcqServer, 1)[0]!;
+    expect(wc).toMatchObject({ id: 10n, status: 'SUCCESS', byteLen: GRH + 700, imm: 4242, srcQp: client.qp.qpn, qpNum: server.qp.qpn });
+    expect(serverBuf.buffer.subarray(GRH, GRH + 700).equals(payload.buffer.subarray(0, 700))).toBe(true);
+
+    // Server -> client: reply to whoever sent that datagram.
+    const back = server.replyTo(wc, serverBuf.buffer.subarray(0, GRH));
+    expect(back.remoteQpn).toBe(client.qp.qpn);
+    server.qp.postSend({ id: 2n, sg: [{ mr: payload, offset: 100, length: 900 }], ud: back });
+    expect(pollN(cq, 1)[0]).toMatchObject({ id: 2n, status: 'SUCCESS' });
+    expect(pollN(rcqClient, 1)[0]).toMatchObject({ id: 20n, status: 'SUCCESS', byteLen: GRH + 900, srcQp: server.qp.qpn });
+    expect(clientBuf.buffer.subarray(GRH, GRH + 900).equals(payload.buffer.subarray(100, 1000))).toBe(true);
+
+    await client.close();
+    await server.close();
+    expect(client.closed && client.qp.closed && client.ah!.closed).toBe(true);
+    expect(() => server.replyTo(wc, serverBuf.buffer)).toThrow(/closed/);
+  });
+
+  it('UD: rejects, missing listeners, oversized private data and bad types map to clear errors', async () => {
+    const { ip, pd, cq } = setup();
+    const listener = await cm.listen({ host: ip, port: 0, type: 'UD' });
+    cleanups.push(() => listener.close());
+    const port = listener.address()!.port;
+    void listener.next().then((req) => req!.reject(Buffer.from('not today')));
+    const err = await cm.connect({ host: ip, port, type: 'UD', pd, qp: { sendCq: cq } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', syscall: 'rdma_connect' });
+    expect((err as { rejectData: Buffer }).rejectData.toString()).toBe('not today');
+    // Nobody listens on that UDP-space port (the RC port space is separate).
+    const rc = await listen(ip);
+    await expect(cm.connect({ host: ip, port: rc.port, type: 'UD', pd, qp: { sendCq: cq }, timeoutMs: 20_000 })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    await expect(cm.listen({ host: ip, port, type: 'UD' })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(cm.connect({ host: ip, port, type: 'UD', pd, qp: { sendCq: cq }, privateData: Buffer.alloc(180) })).rejects.toThrow(RangeError);
+    await expect(cm.connect({ host: ip, port, type: 'XRC' as never, pd, qp: { sendCq: cq } })).rejects.toThrow(RangeError);
+    await expect(cm.listen({ port: 0, type: 'UC' as never })).rejects.toThrow(RangeError);
+    await expect(listener.next({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    expect(() => pd.createAhFromWc({ wcFlags: 1 } as never)).toThrow(TypeError);
   });
 
   it(`serves ${CLIENTS} clients in separate processes connecting at once; a killed client leaves the server healthy`, async () => {
