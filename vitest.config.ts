@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs no RDMA device; `device` runs on a real one (the
-// SoftRoCE testbed VM when the host has none; see scripts/test.sh).
+// Three projects: `unit` needs no RDMA device; `device` runs on a real one (the
+// SoftRoCE testbed VM when the host has none; see scripts/test.sh); `pair`
+// runs on the host and boots testbed VMs itself (two hosts, or one VM for a
+// long run), so it needs qemu but no RDMA device: slow, run separately.
 export default defineConfig({
   test: {
     reporters: ['verbose'],
@@ -22,6 +24,17 @@ export default defineConfig({
           hookTimeout: 120_000,
           // One rxe device, 2 vCPUs under emulation: files run one at a time
           // so a slow file cannot starve another's timers.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'pair',
+          include: ['packages/*/test/pair/**/*.test.ts'],
+          // Each test boots VMs (minutes under emulation) and bounds its own run.
+          testTimeout: 900_000,
+          hookTimeout: 60_000,
+          // Two emulated VMs already fill two cores: one file at a time.
           fileParallelism: false,
         },
       },

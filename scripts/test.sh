@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests here, then the device suite on a real RDMA
-# device (this host's, or the SoftRoCE testbed VM's). Ends with one summary
-# line "tests: N passed, N failed".
+# device (this host's, or the SoftRoCE testbed VM's), then the slow VM tests
+# (two-host rdma_cm, 64 clients), which boot testbed VMs themselves. Ends with
+# one summary line "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,11 @@ fi
 echo "== device tests (real RDMA; the testbed VM when this host has none)"
 node packages/testbed/dist/cli.js auto --timeout 2400 -- node_modules/.bin/vitest run --project device 2>&1 |
   tee "$log_dir/device.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== VM tests (two testbed VMs for rdma_cm across hosts; 64 client processes in one VM)"
+# On the host: each test boots its own VMs (qemu), even where the host has RDMA.
+node_modules/.bin/vitest run --project pair 2>&1 | tee "$log_dir/pair.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Sum vitest's "Tests  X failed | Y passed (Z)" lines.

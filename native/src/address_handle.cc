@@ -24,6 +24,25 @@ void ReadAhAttr(const Args& args, Napi::Object o, const char* method, ibv_ah_att
   }
 }
 
+Napi::Object AhAttrToObject(Napi::Env env, const ibv_ah_attr& a) {
+  Napi::Object ah = Napi::Object::New(env);
+  ah.Set("dlid", a.dlid);
+  ah.Set("sl", a.sl);
+  ah.Set("srcPathBits", a.src_path_bits);
+  ah.Set("staticRate", a.static_rate);
+  ah.Set("portNum", a.port_num);
+  if (a.is_global) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("dgid", GidToBuffer(env, a.grh.dgid.raw));
+    g.Set("flowLabel", a.grh.flow_label);
+    g.Set("sgidIndex", a.grh.sgid_index);
+    g.Set("hopLimit", a.grh.hop_limit);
+    g.Set("trafficClass", a.grh.traffic_class);
+    ah.Set("grh", g);
+  }
+  return ah;
+}
+
 Napi::Function AddressHandle::Init(Napi::Env env) {
   return DefineClass(env, "AddressHandle",
                      {

@@ -35,4 +35,8 @@ class AddressHandle : public Napi::ObjectWrap<AddressHandle>, public Resource {
 // Fills an ibv_ah_attr from { dlid, sl, srcPathBits, staticRate, portNum, grh? }.
 void ReadAhAttr(const Args& args, Napi::Object o, const char* method, ibv_ah_attr* out);
 
+// The inverse: an ibv_ah_attr as { dlid, sl, srcPathBits, staticRate, portNum,
+// grh? } (ReadAhAttr accepts it back unchanged).
+Napi::Object AhAttrToObject(Napi::Env env, const ibv_ah_attr& a);
+
 }  // namespace rdmajs

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "address_handle.h"
 #include "cm_id.h"
 
 namespace rdmajs {
@@ -20,6 +21,11 @@ struct CmEvent {
   rdma_cm_event_type type;
   int status;
   std::string privateData;
+  // UD (SIDR) reply on the connecting side: where the listener's QP is.
+  bool ud;
+  ibv_ah_attr ah;
+  uint32_t qpNum;
+  uint32_t qkey;
 };
 
 std::string EventName(rdma_cm_event_type t) {
@@ -73,16 +79,23 @@ void CmEventChannel::OnReadable(uv_poll_t* handle, int status, int events) {
 }
 
 // Reads and acks every pending event, then hands each to the JS handler as
-// handler(id, { type, status, privateData, listener? }).
+// handler(id, { type, status, privateData, listener?, ud? }).
 void CmEventChannel::Drain() {
   std::vector<CmEvent> events;
   for (;;) {
     rdma_cm_event* ev = nullptr;
     if (rdma_get_cm_event(channel_, &ev) != 0) break;  // EAGAIN: drained
-    CmEvent e{ev->id, ev->listen_id, ev->event, ev->status, std::string()};
+    CmEvent e{ev->id, ev->listen_id, ev->event, ev->status, std::string(), false, {}, 0, 0};
+    // param is a union; conn and ud both start with private_data/_len.
     const rdma_conn_param& conn = ev->param.conn;
     if (conn.private_data != nullptr && conn.private_data_len > 0) {
       e.privateData.assign(static_cast<const char*>(conn.private_data), conn.private_data_len);
+    }
+    if (ev->event == RDMA_CM_EVENT_ESTABLISHED && ev->id->ps == RDMA_PS_UDP) {
+      e.ud = true;
+      e.ah = ev->param.ud.ah_attr;
+      e.qpNum = ev->param.ud.qp_num;
+      e.qkey = ev->param.ud.qkey;
     }
     rdma_ack_cm_event(ev);
     events.push_back(std::move(e));
@@ -116,6 +129,13 @@ void CmEventChannel::Drain() {
       o.Set("status", e.status);
       o.Set("privateData", Napi::Buffer<char>::Copy(env_, e.privateData.data(), e.privateData.size()));
       o.Set("listener", listener);
+      if (e.ud) {
+        Napi::Object ud = Napi::Object::New(env_);
+        ud.Set("ahAttr", AhAttrToObject(env_, e.ah));
+        ud.Set("qpNum", e.qpNum);
+        ud.Set("qkey", e.qkey);
+        o.Set("ud", ud);
+      }
       handler_.MakeCallback(Value(), {idObj, o});
     } catch (const Napi::Error& err) {
       // A handler threw (or the environment is going away).

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "address_handle.h"
 #include "cm_event_channel.h"
 
 namespace rdmajs {
@@ -224,38 +225,25 @@ Napi::Value CmId::InitQpAttr(const Napi::CallbackInfo& info) {
   if (mask & IBV_QP_TIMEOUT) o.Set("timeout", a.timeout);
   if (mask & IBV_QP_RETRY_CNT) o.Set("retryCnt", a.retry_cnt);
   if (mask & IBV_QP_RNR_RETRY) o.Set("rnrRetry", a.rnr_retry);
-  if (mask & IBV_QP_AV) {
-    Napi::Object ah = Napi::Object::New(env);
-    ah.Set("dlid", a.ah_attr.dlid);
-    ah.Set("sl", a.ah_attr.sl);
-    ah.Set("srcPathBits", a.ah_attr.src_path_bits);
-    ah.Set("staticRate", a.ah_attr.static_rate);
-    ah.Set("portNum", a.ah_attr.port_num);
-    if (a.ah_attr.is_global) {
-      Napi::Object g = Napi::Object::New(env);
-      g.Set("dgid", GidToBuffer(env, a.ah_attr.grh.dgid.raw));
-      g.Set("flowLabel", a.ah_attr.grh.flow_label);
-      g.Set("sgidIndex", a.ah_attr.grh.sgid_index);
-      g.Set("hopLimit", a.ah_attr.grh.hop_limit);
-      g.Set("trafficClass", a.ah_attr.grh.traffic_class);
-      ah.Set("grh", g);
-    }
-    o.Set("ahAttr", ah);
-  }
+  if (mask & IBV_QP_AV) o.Set("ahAttr", AhAttrToObject(env, a.ah_attr));
   return o;
 }
 
-// Private data caps (IB CM message sizes less rdma_cm's own header).
+// Private data caps: IB CM message sizes less rdma_cm's own header (36 bytes
+// on REQ and SIDR REQ). UD ids use SIDR REQ/REP instead of REQ/REP/REJ.
 constexpr size_t kConnectPrivateData = 56;
 constexpr size_t kAcceptPrivateData = 196;
 constexpr size_t kRejectPrivateData = 148;
+constexpr size_t kUdConnectPrivateData = 180;
+constexpr size_t kUdAcceptPrivateData = 136;
+constexpr size_t kUdRejectPrivateData = 136;
 
 Napi::Value CmId::Connect(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env(), "rdma_connect");
   Args args(info, "rdma_connect");
   rdma_conn_param conn;
   std::string data;
-  ReadConnParam(args, 0, kConnectPrivateData, &conn, &data);
+  ReadConnParam(args, 0, id_->ps == RDMA_PS_UDP ? kUdConnectPrivateData : kConnectPrivateData, &conn, &data);
   if (rdma_connect(id_, &conn) != 0) ThrowRdmaError(info.Env(), "rdma_connect", errno);
   return info.Env().Undefined();
 }
@@ -265,7 +253,7 @@ Napi::Value CmId::Accept(const Napi::CallbackInfo& info) {
   Args args(info, "rdma_accept");
   rdma_conn_param conn;
   std::string data;
-  ReadConnParam(args, 0, kAcceptPrivateData, &conn, &data);
+  ReadConnParam(args, 0, id_->ps == RDMA_PS_UDP ? kUdAcceptPrivateData : kAcceptPrivateData, &conn, &data);
   if (rdma_accept(id_, &conn) != 0) ThrowRdmaError(info.Env(), "rdma_accept", errno);
   return info.Env().Undefined();
 }
@@ -281,9 +269,10 @@ Napi::Value CmId::Reject(const Napi::CallbackInfo& info) {
       args.TypeError("privateData must be a Buffer or Uint8Array");
     }
     auto bytes = info[0].As<Napi::Uint8Array>();
-    if (bytes.ElementLength() > kRejectPrivateData) {
+    size_t limit = id_->ps == RDMA_PS_UDP ? kUdRejectPrivateData : kRejectPrivateData;
+    if (bytes.ElementLength() > limit) {
       args.RangeError("privateData is " + std::to_string(bytes.ElementLength()) + " bytes; at most " +
-                      std::to_string(kRejectPrivateData));
+                      std::to_string(limit));
     }
     data = bytes.Data();
     len = bytes.ElementLength();

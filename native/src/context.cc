@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "address_handle.h"
+
 namespace rdmajs {
 
 namespace {
@@ -93,6 +95,7 @@ Napi::Function Context::Init(Napi::Env env) {
                          InstanceMethod<&Context::QueryDevice>("queryDevice"),
                          InstanceMethod<&Context::QueryPort>("queryPort"),
                          InstanceMethod<&Context::QueryGidTable>("queryGidTable"),
+                         InstanceMethod<&Context::InitAhAttrFromWc>("initAhAttrFromWc"),
                          InstanceMethod<&Context::CloseJs>("close"),
                          InstanceMethod<&Context::SetEventHandler>("setEventHandler"),
                          InstanceMethod<&Context::SetEventRef>("setEventRef"),
@@ -298,6 +301,39 @@ Napi::Value Context::QueryGidTable(const Napi::CallbackInfo& info) {
     out.Set(k++, o);
   }
   return out;
+}
+
+// initAhAttrFromWc(port, { wcFlags, srcQp, slid, sl, dlidPathBits, pkeyIndex },
+// grh: the first 40 bytes of the receive buffer): the address vector back to
+// the sender of a UD receive (ibv_init_ah_from_wc; on RoCE v2 it reads the
+// IPv4 header that sits in the GRH slot).
+Napi::Value Context::InitAhAttrFromWc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "ibv_init_ah_from_wc");
+  Args args(info, "ibv_init_ah_from_wc");
+  uint8_t port = static_cast<uint8_t>(args.Uint32(0, "port", 1, 255));
+  Props w(args.Object(1, "wc"), args.Method());
+  ibv_wc wc{};
+  wc.wc_flags = w.Uint32("wcFlags", 0);
+  wc.src_qp = w.Uint32("srcQp", 0, 0, 0xffffff);
+  wc.slid = static_cast<uint16_t>(w.Uint32("slid", 0, 0, 0xffff));
+  wc.sl = static_cast<uint8_t>(w.Uint32("sl", 0, 0, 15));
+  wc.dlid_path_bits = static_cast<uint8_t>(w.Uint32("dlidPathBits", 0, 0, 127));
+  wc.pkey_index = static_cast<uint16_t>(w.Uint32("pkeyIndex", 0, 0, 0xffff));
+  ibv_grh grh{};
+  if (wc.wc_flags & IBV_WC_GRH) {
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      args.TypeError("grh must be a Buffer or Uint8Array (the first 40 bytes of the receive buffer)");
+    }
+    auto bytes = info[2].As<Napi::Uint8Array>();
+    if (bytes.ElementLength() < sizeof grh) args.RangeError("grh must hold at least 40 bytes");
+    std::memcpy(&grh, bytes.Data(), sizeof grh);
+  }
+  ibv_ah_attr attr{};
+  if (ibv_init_ah_from_wc(ctx_, port, &wc, &grh, &attr) != 0) {
+    ThrowRdmaError(env, "ibv_init_ah_from_wc", errno ? errno : EINVAL);
+  }
+  return AhAttrToObject(env, attr);
 }
 
 }  // namespace rdmajs

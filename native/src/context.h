@@ -30,6 +30,7 @@ class Context : public Napi::ObjectWrap<Context>, public Resource {
   Napi::Value QueryDevice(const Napi::CallbackInfo& info);
   Napi::Value QueryPort(const Napi::CallbackInfo& info);
   Napi::Value QueryGidTable(const Napi::CallbackInfo& info);
+  Napi::Value InitAhAttrFromWc(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
   Napi::Value SetEventRef(const Napi::CallbackInfo& info);

@@ -237,20 +237,7 @@ Napi::Value QueuePair::Query(const Napi::CallbackInfo& info) {
   o.Set("maxDestRdAtomic", a.max_dest_rd_atomic);
   o.Set("sqSigAll", init.sq_sig_all != 0);
   o.Set("cap", CapToObject(env, a.cap));
-  Napi::Object ah = Napi::Object::New(env);
-  ah.Set("dlid", a.ah_attr.dlid);
-  ah.Set("sl", a.ah_attr.sl);
-  ah.Set("portNum", a.ah_attr.port_num);
-  if (a.ah_attr.is_global) {
-    Napi::Object g = Napi::Object::New(env);
-    g.Set("dgid", GidToBuffer(env, a.ah_attr.grh.dgid.raw));
-    g.Set("flowLabel", a.ah_attr.grh.flow_label);
-    g.Set("sgidIndex", a.ah_attr.grh.sgid_index);
-    g.Set("hopLimit", a.ah_attr.grh.hop_limit);
-    g.Set("trafficClass", a.ah_attr.grh.traffic_class);
-    ah.Set("grh", g);
-  }
-  o.Set("ahAttr", ah);
+  o.Set("ahAttr", AhAttrToObject(env, a.ah_attr));
   return o;
 }
 

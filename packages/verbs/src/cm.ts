@@ -18,6 +18,10 @@
  * to); rdma_cm supplies its attributes at each state transition. Private
  * data travels framed with a one-byte length, so the peer gets exactly the
  * bytes sent (IB CM pads messages to a fixed size).
+ *
+ * With `type: 'UD'` both sides use rdma_cm's UDP port space: the connect is
+ * a service ID resolution (SIDR) request and yields a {@link UdConnection}
+ * with an address handle, QP number and qkey of the listener's UD QP.
  * @module
  */
 import { EventEmitter } from 'node:events';
@@ -27,8 +31,11 @@ import { isIP } from 'node:net';
 import { QP_STATE } from './constants.js';
 import { RdmaError, rdmaError } from './errors.js';
 import { native, type NativeCmEvent, type NativeCmEventChannel, type NativeCmId } from './native.js';
+import type { AddressHandle } from './ah.js';
+import type { WorkCompletion } from './cq.js';
+import type { UdTarget } from './descriptors.js';
 import type { ProtectionDomain } from './pd.js';
-import type { QpOptions, QueuePair } from './qp.js';
+import type { AhAttributes, QpOptions, QueuePair } from './qp.js';
 
 /** An IP endpoint of a connection. */
 export interface CmAddress {
@@ -37,7 +44,16 @@ export interface CmAddress {
   family: 'IPv4' | 'IPv6';
 }
 
-/** The QP to create for a connection: {@link QpOptions} without `type` (always RC). */
+/**
+ * Transport of an rdma_cm connection: `'RC'` (reliable connected; the
+ * default) or `'UD'` (unreliable datagram, rdma_cm's UDP port space).
+ */
+export type CmType = 'RC' | 'UD';
+
+/** What accepting a request of type `T` gives: {@link Connection} or {@link UdConnection}. */
+export type CmConnection<T extends CmType> = T extends 'UD' ? UdConnection : Connection;
+
+/** The QP to create for a connection: {@link QpOptions} without `type` (the connection's type decides). */
 export type CmQpOptions = Omit<QpOptions, 'type'>;
 
 /** What both sides of a connection set up. */
@@ -45,11 +61,11 @@ export interface CmConnectionOptions {
   /** Protection domain for the QP; must be on the device the address resolves to. */
   pd: ProtectionDomain;
   qp: CmQpOptions;
-  /** Sent to the peer (connect: up to 55 bytes; accept: up to 195). */
+  /** Sent to the peer. RC: connect up to 55 bytes, accept up to 195; UD: connect up to 179, accept up to 135. */
   privateData?: Uint8Array;
   /** Called with the QP in INIT, before the peer can send: post receives here. */
   prepare?: (qp: QueuePair) => void;
-  /** Outstanding RDMA reads/atomics each side may have. Default 1... 16 by device. */
+  /** RC: outstanding RDMA reads/atomics each side may have. Default 1... 16 by device. */
   rdmaDepth?: number;
 }
 
@@ -59,8 +75,10 @@ export interface ConnectOptions extends CmConnectionOptions {
   port: number;
   /** Local address to connect from. */
   source?: string;
-  /** Whole connect (resolution + handshake) bound. Default 10 s. */
+  /** Whole connect (name lookup, resolution, handshake) bound. Default 10 s. */
   timeoutMs?: number;
+  /** Default `'RC'`; the listener must be of the same type. */
+  type?: CmType;
 }
 
 /** Options of {@link listen}. */
@@ -71,12 +89,26 @@ export interface ListenOptions {
   port: number;
   /** Pending connection requests queued by the kernel. Default 64. */
   backlog?: number;
+  /** Default `'RC'`. */
+  type?: CmType;
 }
 
-const CONNECT_PRIVATE_MAX = 56 - 1;
-const ACCEPT_PRIVATE_MAX = 196 - 1;
-const REJECT_PRIVATE_MAX = 148 - 1;
+/** Options of {@link Listener.next}. */
+export interface NextOptions {
+  /** Reject with ETIMEDOUT when no request arrives in this many ms. Default: wait until {@link Listener.close}. */
+  timeoutMs?: number;
+}
+
+// Private data caps less the one-byte frame (IB CM REQ/REP/REJ for RC, SIDR
+// REQ/REP for UD; rdma_cm's header takes 36 bytes of REQ and SIDR REQ).
+const PRIVATE_MAX: Record<CmType, { connect: number; accept: number; reject: number }> = {
+  RC: { connect: 56 - 1, accept: 196 - 1, reject: 148 - 1 },
+  UD: { connect: 180 - 1, accept: 136 - 1, reject: 136 - 1 },
+};
 const ETIMEDOUT = 110;
+// SIDR reply statuses (enum ib_cm_sidr_status) reported in UNREACHABLE events.
+const SIDR_UNSUPPORTED = 1;
+const SIDR_REJECT = 2;
 
 // One event channel per process; ids route events to their owners.
 let channel: NativeCmEventChannel | undefined;
@@ -91,8 +123,22 @@ function getChannel(): NativeCmEventChannel {
   if (!channel || channel.closed) {
     channel = new native.CmEventChannel();
     channel.setHandler((id, event) => {
-      if (event.type === 'CONNECT_REQUEST' && event.listener) owners.get(event.listener)?.onEvent(event, id);
-      else owners.get(id)?.onEvent(event, id);
+      if (event.type !== 'CONNECT_REQUEST') {
+        owners.get(id)?.onEvent(event, id);
+        return;
+      }
+      const listener = event.listener && owners.get(event.listener);
+      if (listener) {
+        listener.onEvent(event, id);
+        return;
+      }
+      // Its listener is closing: refuse now rather than let the peer wait.
+      try {
+        id.reject();
+      } catch {
+        /* the peer is gone already */
+      }
+      id.close();
     });
   }
   return channel;
@@ -120,14 +166,20 @@ function unframe(raw: Buffer): Buffer {
   return Buffer.from(raw.subarray(1, 1 + Math.min(raw[0]!, raw.length - 1)));
 }
 
+function refused(method: string, detail: string, data: Buffer): RdmaError {
+  const err = rdmaError(method, 'ECONNREFUSED', detail);
+  (err as RdmaError & { rejectData?: Buffer }).rejectData = unframe(data);
+  return err;
+}
+
 function eventError(method: string, event: NativeCmEvent, host: string): RdmaError {
   switch (event.type) {
-    case 'REJECTED': {
-      const err = rdmaError(method, 'ECONNREFUSED', `${host}: connection refused (reject reason ${event.status})`);
-      (err as RdmaError & { rejectData?: Buffer }).rejectData = unframe(event.privateData);
-      return err;
-    }
+    case 'REJECTED':
+      return refused(method, `${host}: connection refused (reject reason ${event.status})`, event.privateData);
     case 'UNREACHABLE':
+      // UD: a SIDR reply with a failure status (rejected, or nobody listens).
+      if (event.status === SIDR_REJECT) return refused(method, `${host}: connection refused (SIDR reject)`, event.privateData);
+      if (event.status === SIDR_UNSUPPORTED) return refused(method, `${host}: connection refused (no UD listener)`, Buffer.alloc(0));
       return event.status === -ETIMEDOUT
         ? rdmaError(method, 'ETIMEDOUT', `${host}: no answer`)
         : rdmaError(method, 'EHOSTUNREACH', `${host}: unreachable (status ${event.status})`);
@@ -184,13 +236,23 @@ class Waiter implements EventSink {
   }
 }
 
-async function numericHost(method: string, host: string): Promise<string> {
+async function numericHost(method: string, host: string, deadline = Infinity): Promise<string> {
   if (typeof host !== 'string' || host.length === 0) throw new TypeError(`${method}: host must be a non-empty string`);
   if (isIP(host)) return host;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return (await lookup(host)).address;
+    const found = lookup(host);
+    if (deadline === Infinity) return (await found).address;
+    // getaddrinfo has its own (resolver) timeouts; the caller's bound is tighter.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(rdmaError(method, 'ETIMEDOUT', `looking up '${host}' took too long`)), Math.max(0, deadline - Date.now()));
+    });
+    return (await Promise.race([found, late])).address;
   } catch (err) {
+    if (err instanceof RdmaError) throw err;
     throw rdmaError(method, 'EHOSTUNREACH', `cannot resolve '${host}': ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -206,6 +268,7 @@ function checkPort(method: string, port: unknown, min: number): number {
  * side disconnects (or the connection fails).
  */
 export class Connection extends EventEmitter<{ disconnected: [] }> {
+  readonly type = 'RC' as const;
   /** The connected QP, ready to post on. */
   readonly qp: QueuePair<'ready'>;
   /** What the peer sent with its connect/accept (exact bytes). */
@@ -258,9 +321,11 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
    */
   async disconnect(timeoutMs = 5000): Promise<void> {
     if (this.#disconnected || this.#closed) return;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw new RangeError('Connection.disconnect: timeoutMs must be a non-negative integer');
+    let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve) => {
       this.#waitDisconnect.push(resolve);
-      setTimeout(resolve, timeoutMs).unref();
+      timer = setTimeout(resolve, timeoutMs);
     });
     this.#initiated = true;
     try {
@@ -269,6 +334,7 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
       this.#onDisconnected(); // already gone on the wire
     }
     await done;
+    clearTimeout(timer);
     this.#onDisconnected(); // no confirmation in time: done waiting all the same
   }
 
@@ -304,14 +370,99 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
   }
 }
 
-async function setUpQp(method: string, id: NativeCmId, options: CmConnectionOptions): Promise<QueuePair> {
-  const { pd } = options;
+/**
+ * A UD "connection": this side's ready UD QP plus, on the connecting side,
+ * where the listener's QP is. UD is connectionless, so there is no
+ * disconnect: {@link UdConnection.close} frees the QP, the address handle
+ * and the rdma_cm id.
+ *
+ * The accepting side learns nothing of the client's QP from the request;
+ * it answers a datagram with {@link UdConnection.replyTo}.
+ */
+export class UdConnection {
+  readonly type = 'UD' as const;
+  /** This side's UD QP, ready to post on (receive buffers need 40 extra bytes for the GRH). */
+  readonly qp: QueuePair<'ready'>;
+  /** The qkey rdma_cm gave this side's QP: datagrams to it must carry it. */
+  readonly qkey: number;
+  /** What the peer sent with its connect/accept (exact bytes). */
+  readonly remotePrivateData: Buffer;
+  readonly localAddress: CmAddress | null;
+  readonly remoteAddress: CmAddress | null;
+  /** Connecting side: address handle to the listener's port. Null on the accepting side. */
+  readonly ah: AddressHandle | null;
+  /** Connecting side: the listener's QP number. Null on the accepting side. */
+  readonly remoteQpn: number | null;
+  /** Connecting side: the listener QP's qkey. Null on the accepting side. */
+  readonly remoteQkey: number | null;
+  #id: NativeCmId;
+  #replyAhs: AddressHandle[] = [];
+  #closed = false;
+
+  /** @internal */
+  constructor(id: NativeCmId, qp: QueuePair<'ready'>, qkey: number, remotePrivateData: Buffer, remote?: { ah: AddressHandle; qpn: number; qkey: number }) {
+    this.#id = id;
+    this.qp = qp;
+    this.qkey = qkey;
+    this.remotePrivateData = remotePrivateData;
+    this.localAddress = id.localAddress;
+    this.remoteAddress = id.remoteAddress;
+    this.ah = remote?.ah ?? null;
+    this.remoteQpn = remote?.qpn ?? null;
+    this.remoteQkey = remote?.qkey ?? null;
+  }
+
+  /** Connecting side: the `ud` target of a send to the listener's QP. Null on the accepting side. */
+  get remote(): UdTarget | null {
+    return this.ah ? { ah: this.ah, remoteQpn: this.remoteQpn!, remoteQkey: this.remoteQkey! } : null;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The `ud` target of a reply to the sender of a datagram this QP received:
+   * an address handle from the completion and its GRH (`pd.createAhFromWc`),
+   * the sender's QP number, and this side's qkey (rdma_cm gives every QP of
+   * its UDP port space the same one). The address handle is closed with
+   * this connection.
+   *
+   * @param wc The receive's completion.
+   * @param grh The first 40 bytes of its receive buffer.
+   */
+  replyTo(wc: WorkCompletion, grh: Uint8Array): UdTarget {
+    if (this.#closed) throw rdmaError('UdConnection.replyTo', 'EBADF', 'the connection is closed');
+    const ah = this.qp.pd.createAhFromWc(wc, grh, this.#id.port || 1);
+    this.#replyAhs.push(ah);
+    return { ah, remoteQpn: wc.srcQp, remoteQkey: this.qkey };
+  }
+
+  /** Frees the QP, the address handles and the rdma_cm id. Harmless when already closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.qp.close();
+    this.ah?.close();
+    for (const ah of this.#replyAhs.splice(0)) ah.close();
+    owners.delete(this.#id);
+    this.#id.close();
+  }
+}
+
+function checkPd(method: string, id: NativeCmId, pd: ProtectionDomain): void {
   if (typeof pd !== 'object' || pd === null || typeof pd.createQp !== 'function') {
     throw new TypeError(`${method}: pd must be a ProtectionDomain`);
   }
   if (id.device !== pd.context.name) {
     throw rdmaError(method, 'EINVAL', `the address is on device ${id.device}, the PD on ${pd.context.name}`);
   }
+}
+
+async function setUpQp(method: string, id: NativeCmId, options: CmConnectionOptions): Promise<QueuePair> {
+  const { pd } = options;
+  checkPd(method, id, pd);
   const qp = pd.createQp({ ...options.qp, type: 'RC' });
   try {
     qp._modifyRaw(id.initQpAttr(QP_STATE.INIT));
@@ -321,6 +472,29 @@ async function setUpQp(method: string, id: NativeCmId, options: CmConnectionOpti
     throw err;
   }
   return qp;
+}
+
+/**
+ * A UD QP for an rdma_cm id, all the way to RTS. rdma_init_qp_attr gives a
+ * UD QP only its INIT attributes (port, pkey index, and the qkey rdma_cm
+ * assigns: 0x01234567 in the UDP port space over IP); RTR and RTS need no
+ * more than the state and a send PSN, as in librdmacm's own ucma_init_ud_qp.
+ */
+function setUpUdQp(method: string, id: NativeCmId, options: CmConnectionOptions): { qp: QueuePair<'ready'>; qkey: number } {
+  const { pd } = options;
+  checkPd(method, id, pd);
+  const qp = pd.createQp({ ...options.qp, type: 'UD' });
+  try {
+    const init = id.initQpAttr(QP_STATE.INIT);
+    qp._modifyRaw(init);
+    options.prepare?.(qp);
+    qp._modifyRaw({ qpState: QP_STATE.RTR });
+    qp._modifyRaw({ qpState: QP_STATE.RTS, sqPsn: 0 });
+    return { qp: qp.ready(), qkey: init.qkey as number };
+  } catch (err) {
+    qp.close();
+    throw err;
+  }
 }
 
 function toRts(id: NativeCmId, qp: QueuePair): QueuePair<'ready'> {
@@ -338,20 +512,37 @@ function depth(options: CmConnectionOptions): number {
   return d;
 }
 
-/** Connects to a listener at `host:port` and resolves with the connection. */
-export async function connect(options: ConnectOptions): Promise<Connection> {
+function checkType(method: string, type: unknown): CmType {
+  if (type === undefined) return 'RC';
+  if (type !== 'RC' && type !== 'UD') throw new RangeError(`${method}: type must be 'RC' or 'UD', got ${String(type)}`);
+  return type;
+}
+
+function portSpace(type: CmType): number {
+  return type === 'UD' ? native.constants.PORT_SPACE.UDP : native.constants.PORT_SPACE.TCP;
+}
+
+/**
+ * Connects to a listener at `host:port` and resolves with the connection:
+ * a {@link Connection} (RC), or with `type: 'UD'` a {@link UdConnection}.
+ */
+export function connect(options: ConnectOptions & { type: 'UD' }): Promise<UdConnection>;
+export function connect(options: ConnectOptions & { type?: 'RC' }): Promise<Connection>;
+export function connect(options: ConnectOptions): Promise<Connection | UdConnection>;
+export async function connect(options: ConnectOptions): Promise<Connection | UdConnection> {
   const m = 'rdma_connect';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${m}: options must be an object`);
+  const type = checkType(m, options.type);
   const port = checkPort(m, options.port, 1);
-  const framed = frame(m, options.privateData, CONNECT_PRIVATE_MAX);
+  const framed = frame(m, options.privateData, PRIVATE_MAX[type].connect);
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`${m}: timeoutMs must be a positive integer`);
   const deadline = Date.now() + timeoutMs;
-  const host = await numericHost(m, options.host);
-  const source = options.source === undefined ? null : await numericHost(m, options.source);
+  const host = await numericHost(m, options.host, deadline);
+  const source = options.source === undefined ? null : await numericHost(m, options.source, deadline);
   const peer = `${host}:${port}`;
 
-  const id = new native.CmId(getChannel(), native.constants.PORT_SPACE.TCP);
+  const id = new native.CmId(getChannel(), portSpace(type));
   const sink = new Waiter(m, peer);
   owners.set(id, sink);
   ref(1);
@@ -361,6 +552,15 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     await sink.wait(['ADDR_RESOLVED'], deadline);
     id.resolveRoute(Math.max(1, deadline - Date.now()));
     await sink.wait(['ROUTE_RESOLVED'], deadline);
+    if (type === 'UD') {
+      const ud = setUpUdQp(m, id, options);
+      qp = ud.qp;
+      id.connect({ privateData: framed, qpNum: qp.qpn });
+      const reply = await sink.wait(['ESTABLISHED'], deadline);
+      if (!reply.ud) throw rdmaError(m, 'EINVAL', `${peer}: the UD reply carried no address`);
+      const ah = options.pd.createAh(reply.ud.ahAttr as AhAttributes);
+      return new UdConnection(id, ud.qp, ud.qkey, unframe(reply.privateData), { ah, qpn: reply.ud.qpNum, qkey: reply.ud.qkey });
+    }
     qp = await setUpQp(m, id, options);
     const d = depth(options);
     id.connect({ privateData: framed, qpNum: qp.qpn, responderResources: d, initiatorDepth: d });
@@ -379,7 +579,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
 }
 
 /** An incoming connection, from {@link Listener}. Accept or reject it. */
-export class ConnectionRequest {
+export class ConnectionRequest<T extends CmType = 'RC'> {
+  /** The listener's type: what {@link accept} makes. */
+  readonly type: T;
   /** What the peer sent with its connect (exact bytes). */
   readonly remotePrivateData: Buffer;
   readonly remoteAddress: CmAddress | null;
@@ -389,19 +591,26 @@ export class ConnectionRequest {
   #done = false;
 
   /** @internal */
-  constructor(id: NativeCmId, privateData: Buffer) {
+  constructor(id: NativeCmId, privateData: Buffer, type: T) {
     this.#id = id;
+    this.type = type;
     this.remotePrivateData = unframe(privateData);
     this.remoteAddress = id.remoteAddress;
     this.device = id.device;
   }
 
-  /** Creates the QP, accepts, and resolves once the connection is established. */
-  async accept(options: CmConnectionOptions & { timeoutMs?: number }): Promise<Connection> {
+  /**
+   * Creates the QP and accepts. RC: resolves once the connection is
+   * established (or rejects with ETIMEDOUT after `timeoutMs`, default 10 s).
+   * UD: resolves at once with the QP ready (the reply needs no answer).
+   */
+  async accept(options: CmConnectionOptions & { timeoutMs?: number }): Promise<CmConnection<T>> {
     const m = 'rdma_accept';
     if (this.#done) throw rdmaError(m, 'EINVAL', 'this request was already answered');
     if (typeof options !== 'object' || options === null) throw new TypeError(`${m}: options must be an object`);
-    const framed = frame(m, options.privateData, ACCEPT_PRIVATE_MAX);
+    const framed = frame(m, options.privateData, PRIVATE_MAX[this.type].accept);
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`${m}: timeoutMs must be a positive integer`);
     this.#done = true;
     const id = this.#id;
     const sink = new Waiter(m, `${this.remoteAddress?.address}:${this.remoteAddress?.port}`);
@@ -409,12 +618,18 @@ export class ConnectionRequest {
     ref(1);
     let qp: QueuePair | undefined;
     try {
+      if (this.type === 'UD') {
+        const ud = setUpUdQp(m, id, options);
+        qp = ud.qp;
+        id.accept({ privateData: framed, qpNum: qp.qpn });
+        return new UdConnection(id, ud.qp, ud.qkey, this.remotePrivateData) as CmConnection<T>;
+      }
       qp = await setUpQp(m, id, options);
       const ready = toRts(id, qp);
       const d = depth(options);
       id.accept({ privateData: framed, qpNum: qp.qpn, responderResources: d, initiatorDepth: d });
-      await sink.wait(['ESTABLISHED'], Date.now() + (options.timeoutMs ?? 10_000));
-      return new Connection(id, ready, this.remotePrivateData, sink);
+      await sink.wait(['ESTABLISHED'], Date.now() + timeoutMs);
+      return new Connection(id, ready, this.remotePrivateData, sink) as CmConnection<T>;
     } catch (err) {
       qp?.close();
       owners.delete(id);
@@ -429,7 +644,7 @@ export class ConnectionRequest {
   reject(privateData?: Uint8Array): void {
     const m = 'rdma_reject';
     if (this.#done) throw rdmaError(m, 'EINVAL', 'this request was already answered');
-    const framed = frame(m, privateData, REJECT_PRIVATE_MAX);
+    const framed = frame(m, privateData, PRIVATE_MAX[this.type].reject);
     this.#done = true;
     try {
       this.#id.reject(framed);
@@ -443,16 +658,19 @@ export class ConnectionRequest {
  * Listens for connections. Iterate it (`for await (const req of listener)`)
  * or call {@link Listener.next}; {@link Listener.close} ends the iteration.
  */
-export class Listener implements AsyncIterable<ConnectionRequest>, EventSink {
+export class Listener<T extends CmType = 'RC'> implements AsyncIterable<ConnectionRequest<T>>, EventSink {
+  /** What its requests' accept makes. */
+  readonly type: T;
   #id: NativeCmId;
-  #queue: ConnectionRequest[] = [];
-  #waiters: Array<(r: ConnectionRequest | undefined) => void> = [];
+  #queue: Array<ConnectionRequest<T>> = [];
+  #waiters: Array<(r: ConnectionRequest<T> | undefined) => void> = [];
   #closed = false;
   #refed = true;
 
   /** @internal */
-  constructor(id: NativeCmId) {
+  constructor(id: NativeCmId, type: T) {
     this.#id = id;
+    this.type = type;
     owners.set(id, this);
     ref(1);
   }
@@ -476,23 +694,52 @@ export class Listener implements AsyncIterable<ConnectionRequest>, EventSink {
     return this.#id.localAddress;
   }
 
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** @internal */
   onEvent(event: NativeCmEvent, id: NativeCmId): void {
     if (event.type !== 'CONNECT_REQUEST') return;
-    const req = new ConnectionRequest(id, event.privateData);
+    const req = new ConnectionRequest(id, event.privateData, this.type);
     const w = this.#waiters.shift();
     if (w) w(req);
     else this.#queue.push(req);
   }
 
-  /** The next connection request, or undefined once closed. */
-  next(): Promise<ConnectionRequest | undefined> {
+  /**
+   * The next connection request, or undefined once closed. With
+   * `timeoutMs`, rejects with ETIMEDOUT when none arrives in time (the
+   * listener stays open).
+   */
+  next(options: NextOptions = {}): Promise<ConnectionRequest<T> | undefined> {
+    const m = 'Listener.next';
+    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError(`${m}: options must be an object`));
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 0)) {
+      return Promise.reject(new RangeError(`${m}: timeoutMs must be a non-negative integer`));
+    }
     const queued = this.#queue.shift();
     if (queued || this.#closed) return Promise.resolve(queued);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (r: ConnectionRequest<T> | undefined) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(rdmaError(m, 'ETIMEDOUT', `no connection request within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.#waiters.push(waiter);
+    });
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ConnectionRequest> {
+  async *[Symbol.asyncIterator](): AsyncIterator<ConnectionRequest<T>> {
     for (;;) {
       const req = await this.next();
       if (!req) return;
@@ -507,20 +754,33 @@ export class Listener implements AsyncIterable<ConnectionRequest>, EventSink {
     if (this.#refed) ref(-1);
     owners.delete(this.#id);
     this.#id.close();
-    this.#queue.splice(0).forEach((r) => r.reject());
+    for (const r of this.#queue.splice(0)) {
+      try {
+        r.reject();
+      } catch {
+        /* the peer is gone already */
+      }
+    }
     this.#waiters.splice(0).forEach((w) => w(undefined));
   }
 }
 
-/** Starts listening on `host:port`. Throws EADDRINUSE if the port is taken. */
-export async function listen(options: ListenOptions): Promise<Listener> {
+/**
+ * Starts listening on `host:port` (RC by default; `type: 'UD'` for UD).
+ * Throws EADDRINUSE if the port is taken.
+ */
+export function listen(options: ListenOptions & { type: 'UD' }): Promise<Listener<'UD'>>;
+export function listen(options: ListenOptions & { type?: 'RC' }): Promise<Listener<'RC'>>;
+export function listen(options: ListenOptions): Promise<Listener<'RC'> | Listener<'UD'>>;
+export async function listen(options: ListenOptions): Promise<Listener<'RC'> | Listener<'UD'>> {
   const m = 'rdma_listen';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${m}: options must be an object`);
+  const type = checkType(m, options.type);
   const port = checkPort(m, options.port, 0);
   const backlog = options.backlog ?? 64;
   if (!Number.isInteger(backlog) || backlog < 0) throw new RangeError(`${m}: backlog must be a non-negative integer`);
   const host = await numericHost(m, options.host ?? '0.0.0.0');
-  const id = new native.CmId(getChannel(), native.constants.PORT_SPACE.TCP);
+  const id = new native.CmId(getChannel(), portSpace(type));
   try {
     id.bindAddr(host, port);
     id.listen(backlog);
@@ -528,5 +788,5 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     id.close();
     throw err;
   }
-  return new Listener(id);
+  return type === 'UD' ? new Listener(id, 'UD') : new Listener(id, 'RC');
 }

@@ -25,6 +25,10 @@ const F_IMM = 4;
 const F_QP_NUM = 5;
 const F_SRC_QP = 6;
 const F_FLAGS = 7;
+const F_PKEY_INDEX = 8;
+const F_SLID = 9;
+const F_SL = 10;
+const F_DLID_PATH_BITS = 11;
 
 /** A finished work request, as an object (see {@link CompletionBatch} for the allocation-free form). */
 export interface WorkCompletion {
@@ -47,6 +51,14 @@ export interface WorkCompletion {
   wcFlags: number;
   /** Provider-specific error detail. */
   vendorErr: number;
+  /** UD receives: partition key index. */
+  pkeyIndex: number;
+  /** UD receives: source LID (0 on RoCE). */
+  slid: number;
+  /** UD receives: service level. */
+  sl: number;
+  /** UD receives: destination LID path bits. */
+  dlidPathBits: number;
 }
 
 /**
@@ -116,6 +128,10 @@ export class CompletionBatch {
       srcQp: f[base + F_SRC_QP]!,
       wcFlags: f[base + F_FLAGS]!,
       vendorErr: f[base + F_VENDOR_ERR]!,
+      pkeyIndex: f[base + F_PKEY_INDEX]!,
+      slid: f[base + F_SLID]!,
+      sl: f[base + F_SL]!,
+      dlidPathBits: f[base + F_DLID_PATH_BITS]!,
     };
   }
 }

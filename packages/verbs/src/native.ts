@@ -21,6 +21,7 @@ export interface NativeContext extends NativeResource {
   queryDevice(): Record<string, unknown>;
   queryPort(port: number): Record<string, unknown>;
   queryGidTable(port?: number): Array<Record<string, unknown>>;
+  initAhAttrFromWc(port: number, wc: Record<string, unknown>, grh: Uint8Array | undefined): Record<string, unknown>;
 }
 
 /** @internal */
@@ -99,6 +100,8 @@ export interface NativeCmEvent {
   status: number;
   privateData: Buffer;
   listener: NativeCmId | undefined;
+  /** ESTABLISHED on a UD id: the listener's QP (SIDR reply). */
+  ud?: { ahAttr: Record<string, unknown>; qpNum: number; qkey: number };
 }
 
 /** @internal */

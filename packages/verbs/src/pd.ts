@@ -4,8 +4,9 @@
  * @module
  */
 import { AddressHandle, ahFromEndpoint } from './ah.js';
-import { assertOpen, obj } from './check.js';
+import { assertOpen, int, obj } from './check.js';
 import { accessMask, type Access } from './constants.js';
+import type { WorkCompletion } from './cq.js';
 import type { Context } from './device.js';
 import { MemoryRegion, type RegisterOptions, checkRegistrable } from './mr.js';
 import { MemoryWindow } from './mw.js';
@@ -100,6 +101,26 @@ export class ProtectionDomain implements Disposable {
     const t = obj<AhAttributes | Endpoint>(m, 'target', target);
     const attrs = 'qpn' in t ? ahFromEndpoint(this, checkEndpoint(m, t)) : (t as AhAttributes);
     return new AddressHandle(this, attrs);
+  }
+
+  /**
+   * Creates an address handle back to the sender of a UD receive
+   * (`ibv_create_ah_from_wc`): reply to whoever sent `wc`, at QP `wc.srcQp`.
+   *
+   * @param wc The receive's completion.
+   * @param grh The first 40 bytes of the receive buffer (the GRH; on RoCE v2
+   *   over IPv4 it holds the IPv4 header). Needed when the completion has the
+   *   GRH flag, which is always the case on RoCE.
+   * @param port Local port the receive arrived on. Default 1.
+   */
+  createAhFromWc(wc: WorkCompletion, grh?: Uint8Array, port = 1): AddressHandle {
+    const m = 'ibv_create_ah_from_wc';
+    assertOpen(this.closed, m, 'ProtectionDomain');
+    const w = obj<WorkCompletion>(m, 'wc', wc);
+    if (grh !== undefined && !(grh instanceof Uint8Array)) throw new TypeError(`${m}: grh must be a Buffer or Uint8Array`);
+    int(m, 'port', port, 1, 255);
+    const attrs = this.context._native.initAhAttrFromWc(port, w as unknown as Record<string, unknown>, grh);
+    return new AddressHandle(this, attrs as AhAttributes);
   }
 
   /** Closes the PD and, first, its queue pairs and memory regions. Harmless when already closed. */

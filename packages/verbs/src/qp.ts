@@ -165,7 +165,7 @@ export interface QpInfo {
   maxDestRdAtomic: number;
   sqSigAll: boolean;
   cap: Required<QpCap>;
-  ahAttr: { dlid: number; sl: number; portNum: number; grh?: { dgid: string; flowLabel: number; sgidIndex: number; hopLimit: number; trafficClass: number } };
+  ahAttr: { dlid: number; sl: number; srcPathBits: number; staticRate: number; portNum: number; grh?: { dgid: string; flowLabel: number; sgidIndex: number; hopLimit: number; trafficClass: number } };
 }
 
 const POSTABLE_SEND = new Set<QpState>(['RTS', 'SQD', 'SQE', 'ERR']);

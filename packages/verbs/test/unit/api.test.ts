@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { WC_FIELDS, accessMask, accessNames, mtuBytes, mtuEnum } from '../../src/constants.js';
 import { SendDescriptors, RecvDescriptors } from '../../src/descriptors.js';
-import { CompletionBatch, MemoryRegion, RdmaError, checkEndpoint, listDevices, openDevice } from '../../src/index.js';
+import { CompletionBatch, MemoryRegion, RdmaError, checkEndpoint, cm, listDevices, openDevice } from '../../src/index.js';
 import { checkRegistrable } from '../../src/mr.js';
 import type { ProtectionDomain } from '../../src/pd.js';
 
@@ -65,6 +65,28 @@ describe('CompletionBatch', () => {
     expect(b.get(1)).toMatchObject({ id: 99n, status: 'WR_FLUSH_ERR', ok: false, opcode: 'RECV', byteLen: 42, imm: undefined });
     expect(() => b.get(2)).toThrow(RangeError);
     expect(() => new CompletionBatch(0)).toThrow(RangeError);
+  });
+
+  it('carries the UD receive fields ibv_create_ah_from_wc needs', () => {
+    const b = new CompletionBatch(1);
+    b.fields.set([0, 128, 0, 296, 0, 7, 9, 1, 3, 0x1234, 5, 2]);
+    b.count = 1;
+    expect(b.get(0)).toMatchObject({ qpNum: 7, srcQp: 9, wcFlags: 1, pkeyIndex: 3, slid: 0x1234, sl: 5, dlidPathBits: 2 });
+  });
+});
+
+describe('cm argument checks (before any device is touched)', () => {
+  it('rejects bad types, ports, private data and timeouts with TypeError/RangeError', async () => {
+    const pd = {} as ProtectionDomain;
+    await expect(cm.connect({ host: '10.0.0.1', port: 1, pd, qp: {} as never, type: 'UC' as never })).rejects.toThrow(RangeError);
+    await expect(cm.connect({ host: '10.0.0.1', port: 70000, pd, qp: {} as never })).rejects.toThrow(RangeError);
+    await expect(cm.connect({ host: '10.0.0.1', port: 1, pd, qp: {} as never, privateData: Buffer.alloc(56) })).rejects.toThrow(/at most 55/);
+    await expect(cm.connect({ host: '10.0.0.1', port: 1, pd, qp: {} as never, type: 'UD', privateData: Buffer.alloc(180) })).rejects.toThrow(/at most 179/);
+    await expect(cm.connect({ host: '10.0.0.1', port: 1, pd, qp: {} as never, privateData: 'text' as never })).rejects.toThrow(TypeError);
+    await expect(cm.connect({ host: '10.0.0.1', port: 1, pd, qp: {} as never, timeoutMs: 0 })).rejects.toThrow(RangeError);
+    await expect(cm.connect({ host: '', port: 1, pd, qp: {} as never })).rejects.toThrow(TypeError);
+    await expect(cm.listen({ port: 0, type: 'RD' as never })).rejects.toThrow(RangeError);
+    await expect(cm.listen({ port: 0, backlog: -1 })).rejects.toThrow(RangeError);
   });
 });
 
