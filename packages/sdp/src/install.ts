@@ -75,7 +75,7 @@ function connectTarget(args: unknown[]): Target | undefined {
   if (Array.isArray(a)) return connectTarget(a); // net's internal normalized form
   if (typeof a === 'object' && a !== null) {
     const o = a as { port?: unknown; host?: unknown; path?: unknown };
-    if (o.path !== undefined || o.port === undefined) return undefined;
+    if (o.path || o.port === undefined || o.port === null) return undefined; // IPC (net treats any truthy path so)
     return { host: typeof o.host === 'string' ? o.host : 'localhost', port: Number(o.port) };
   }
   if (typeof a === 'number' || (typeof a === 'string' && /^\d+$/.test(a))) {
@@ -149,7 +149,7 @@ function listenTarget(args: unknown[]): Target | undefined {
   const a = args[0];
   if (typeof a === 'object' && a !== null) {
     const o = a as { port?: unknown; host?: unknown; path?: unknown; handle?: unknown; fd?: unknown };
-    if (o.path !== undefined || o.handle !== undefined || o.fd !== undefined) return undefined;
+    if (o.path || o.handle || (o.fd !== undefined && o.fd !== null)) return undefined;
     return { host: typeof o.host === 'string' ? o.host : undefined, port: Number(o.port ?? 0) };
   }
   if (a === undefined || typeof a === 'function') return { host: undefined, port: 0 };

@@ -208,7 +208,6 @@ export class Server extends EventEmitter<ServerEvents> {
       }
       this.emit('connection', socket);
     } catch (err) {
-      if (process.env.SDP_DEBUG) console.error('accept failed', err);
       // The peer gave up, timed out or the device failed: that peer's
       // connect fails; the server goes on (as net does for a reset peer).
       local?.close();
