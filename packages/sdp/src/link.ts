@@ -65,6 +65,9 @@ const DEFAULT_CREDITS = 128 + CONTROL_RESERVE;
 const BATCH_MAX = 256 * 1024;
 // Bytes handed to the reader per chunk (what net reads at a time).
 const DELIVER_MAX = 64 * 1024;
+// Delivered chunks are cut from slabs of this size: one allocation per
+// slab instead of one per chunk (as Node's own Buffer pool does).
+const SLAB_BYTES = 1 << 20;
 // How long close() waits for its FIN/ABORT to be acknowledged.
 const CLOSE_LINGER_MS = 2000;
 
@@ -151,6 +154,8 @@ export class Link {
   #delivering = false;
   #eof = false;
   #eofDelivered = false;
+  #slab = Buffer.allocUnsafeSlow(0);
+  #slabUsed = 0;
 
   // Send side.
   readonly #mirror: MemoryRegion;
@@ -555,7 +560,12 @@ export class Link {
       while (!this.#paused && this.#consumed !== this.#head && !this.#dead) {
         const pos = this.#consumed & this.#ringMask;
         const len = Math.min(dist(this.#head, this.#consumed), this.#ringMask + 1 - pos, DELIVER_MAX);
-        const chunk = Buffer.allocUnsafe(len);
+        if (this.#slabUsed + len > this.#slab.length) {
+          this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+          this.#slabUsed = 0;
+        }
+        const chunk = this.#slab.subarray(this.#slabUsed, this.#slabUsed + len);
+        this.#slabUsed += (len + 7) & ~7;
         this.#ring.copy(chunk, 0, pos, pos + len);
         this.#consumed = advance(this.#consumed, len);
         if (!this.#hooks.data(chunk)) this.#paused = true;

@@ -207,7 +207,7 @@ export class Server extends EventEmitter<ServerEvents> {
         return;
       }
       this.emit('connection', socket);
-    } catch (err) {
+    } catch {
       // The peer gave up, timed out or the device failed: that peer's
       // connect fails; the server goes on (as net does for a reset peer).
       local?.close();

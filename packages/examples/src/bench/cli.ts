@@ -6,14 +6,37 @@
  *   rdmajs-bench write_bw 10.9.0.1        # client: runs the test, both print it
  *
  * Tests: write_bw, read_bw, send_bw, atomic_bw, send_lat, write_lat,
- * read_lat. `rdmajs-bench --help` lists the flags. Exit codes: 0 done,
+ * read_lat; `rdmajs-bench sdp` benchmarks @rdmajs/sdp streams (see sdp.ts). `rdmajs-bench --help` lists the flags. Exit codes: 0 done,
  * 1 failed, 2 bad command line, 3 stalled (event-driven loops).
  * @module
  */
 import { USAGE, UsageError, parseArgs } from './options.js';
 import { runClient, runServer } from './session.js';
+import { SDP_USAGE, formatSdpResult, parseSdpArgs, runSdpClient, serveSdp } from './sdp.js';
+
+async function sdpMain(argv: string[]): Promise<number> {
+  let o;
+  try {
+    o = parseSdpArgs(argv);
+  } catch (err) {
+    process.stderr.write(`rdmajs-bench sdp: ${(err as Error).message}\n${SDP_USAGE}\n`);
+    return 2;
+  }
+  if (o === 'help') {
+    process.stdout.write(SDP_USAGE + '\n');
+    return 0;
+  }
+  if (o.host === undefined) {
+    await serveSdp(o);
+    return 0;
+  }
+  const r = await runSdpClient(o);
+  process.stdout.write((o.json ? JSON.stringify(r) : formatSdpResult(r)) + '\n');
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'sdp') return sdpMain(argv.slice(1));
   let options;
   try {
     options = parseArgs(argv);
