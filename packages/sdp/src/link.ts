@@ -68,8 +68,12 @@ const DELIVER_MAX = 64 * 1024;
 // Delivered chunks are cut from slabs of this size: one allocation per
 // slab instead of one per chunk (as Node's own Buffer pool does).
 const SLAB_BYTES = 1 << 20;
+// Completion batches handled in one go before yielding to the event loop.
+const DRAIN_BUDGET = 8;
+// A data chain asks for a completion at least this often.
+const SIGNAL_EVERY = 16;
 // How long close() waits for its FIN/ABORT to be acknowledged.
-const CLOSE_LINGER_MS = 2000;
+const CLOSE_LINGER_MS = 30_000;
 
 /** The local half made before the handshake: its hello goes to the peer. */
 export class LocalSide {
@@ -174,13 +178,17 @@ export class Link {
   #finWanted = false;
   #finSent = false;
   #finChain = -1;
+  #finAcked = false;
   #finDone: Array<(err?: Error) => void> = [];
 
-  // Send queue accounting: one completion per posted chain.
+  // Send queue accounting: one completion per signaled chain, which also
+  // retires the unsignaled work requests posted before it.
   #sqFree = SEND_WR;
-  readonly #chainLens = new Uint8Array(SEND_WR);
+  readonly #chainLens = new Uint16Array(SEND_WR);
   #chainsPosted = 0;
   #chainsDone = 0;
+  #unsignaled = 0; // work requests posted since the last signaled chain
+  #sinceSignal = 0; // data chains since the last signaled one
 
   // Reused work requests: posting allocates nothing.
   readonly #wrA: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
@@ -319,7 +327,7 @@ export class Link {
         b.remote.offset = pos;
       }
       b.imm = imm(Kind.DATA, len);
-      if (!this.#post(wrs)) return;
+      if (!this.#post(wrs, true)) return;
       this.#sentMsgs = advance(this.#sentMsgs, 1);
       this.#posted = advance(this.#posted, len);
     }
@@ -339,6 +347,7 @@ export class Link {
 
   /** Sends FIN after all copied-in data; `done` runs once the peer has it. */
   finish(done: (err?: Error) => void): void {
+    if (this.#finAcked) return done();
     if (this.#peerGone) return done(); // nobody left to tell; not an error (like a FIN to a closed TCP peer)
     if (this.#dead) return done(sdpError('EPIPE', 'write', 'the connection is closed'));
     this.#finDone.push(done);
@@ -385,16 +394,22 @@ export class Link {
     if (this.#closing) return;
     this.#closing = true;
     if (this.sendable) {
+      // Let the last message land before the disconnect (which travels on
+      // another path and would overtake it). The transport's retry limit
+      // bounds this wait; the linger only guards against a stuck peer.
       if (abort) {
         this.#wantControl.length = 0;
         this.#control(imm(Kind.ABORT));
+        await this.#sendsDone(CLOSE_LINGER_MS);
       } else {
-        this.#finWanted = true;
-        this.flush();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CLOSE_LINGER_MS);
+          this.finish(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       }
-      // Let the last message land before the disconnect (which travels on
-      // another path and could overtake it).
-      await this.#sendsDone(CLOSE_LINGER_MS);
     }
     this.#dead = true;
     try {
@@ -409,7 +424,7 @@ export class Link {
   // ---- internals ------------------------------------------------------
 
   #sendsDone(ms: number): Promise<void> {
-    if (this.#chainsDone === this.#chainsPosted || this.#dead) return Promise.resolve();
+    if ((this.#chainsDone === this.#chainsPosted && this.#unsignaled === 0) || this.#dead) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(finish, ms);
       function finish() {
@@ -429,16 +444,29 @@ export class Link {
     this.flush();
   }
 
-  #post(wrs: SendWr[]): boolean {
+  // Control chains are always signaled; data chains only every
+  // SIGNAL_EVERY-th time or when the send queue runs low: fewer completions,
+  // fewer wake-ups of the event loop.
+  #post(wrs: SendWr[], data = false): boolean {
+    let signaled = true;
+    if (data) {
+      signaled = ++this.#sinceSignal >= SIGNAL_EVERY || this.#sqFree - wrs.length < SEND_WR / 4;
+      this.#wrB.signaled = signaled;
+    }
     try {
       this.qp.postSend(wrs);
     } catch (err) {
       this.#die(err as Error);
       return false;
     }
-    this.#chainLens[this.#chainsPosted % SEND_WR] = wrs.length;
-    this.#chainsPosted++;
     this.#sqFree -= wrs.length;
+    this.#unsignaled += wrs.length;
+    if (signaled) {
+      this.#chainLens[this.#chainsPosted % SEND_WR] = this.#unsignaled;
+      this.#chainsPosted++;
+      this.#unsignaled = 0;
+      this.#sinceSignal = 0;
+    }
     return true;
   }
 
@@ -464,11 +492,19 @@ export class Link {
       let n: number;
       try {
         n = await cq.pollWait(batch, options);
+        this.#process(n);
+        // Drain what else is there, within a budget, then give the loop a
+        // turn: a busy connection must not starve timers, rdma_cm events
+        // or other sockets (pollWait resolving at once is only a microtask).
+        for (let k = 0; k < DRAIN_BUDGET && n > 0 && !this.#dead; k++) {
+          n = cq.pollInto(batch);
+          if (n > 0) this.#process(n);
+        }
       } catch (err) {
         if (!this.#dead) this.#die(err as Error);
         return;
       }
-      this.#process(n);
+      if (n > 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -491,12 +527,15 @@ export class Link {
       } else {
         const k = this.#chainsDone % SEND_WR;
         this.#sqFree += this.#chainLens[k]!;
-        if (this.#chainsDone === this.#finChain) this.#finDone.splice(0).forEach((d) => d());
+        if (this.#chainsDone === this.#finChain) {
+          this.#finAcked = true;
+          this.#finDone.splice(0).forEach((d) => d());
+        }
         this.#chainsDone++;
         sendsDone++;
       }
     }
-    if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted) this.#drainWaiters.splice(0).forEach((w) => w());
+    if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted && this.#unsignaled === 0) this.#drainWaiters.splice(0).forEach((w) => w());
     if (this.#dead) return;
     if (reposts > 0) this.#repost(reposts);
     const moved = this.#readCredits();

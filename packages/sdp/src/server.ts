@@ -20,8 +20,6 @@ export interface ServerOptions extends SocketOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
-  /** Bound on one accept's handshake; default 10 s. */
-  acceptTimeout?: number;
 }
 
 /** Options of {@link Server.listen} (as `net.ListenOptions`). */
@@ -189,7 +187,9 @@ export class Server extends EventEmitter<ServerEvents> {
         qp: l.qpOptions(),
         privateData: encodeHello(l.hello()),
         prepare: (qp) => l.postReceives(qp),
-        timeoutMs: o.acceptTimeout ?? 10_000,
+        // The client may write the moment its connect returns: be ready
+        // then, not only once rdma_cm confirms (rxe can be slow to).
+        early: true,
       });
       const socket = new SdpSocket(o);
       const link = new Link(l, conn, peer, socket._hooks());

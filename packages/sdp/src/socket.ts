@@ -32,7 +32,7 @@ export interface ConnectOptions extends SocketOptions {
   localAddress?: string;
   /** Idle timeout, as {@link SdpSocket.setTimeout}. */
   timeout?: number;
-  /** Bound on the whole connection set-up (resolution + handshake); default 10 s -> ETIMEDOUT. */
+  /** Bound on the whole connection set-up (resolution + handshake); default 30 s -> ETIMEDOUT. */
   connectTimeout?: number;
   noDelay?: boolean;
   keepAlive?: boolean;
@@ -327,7 +327,7 @@ export class SdpSocket extends Duplex {
         qp: l.qpOptions(),
         privateData: encodeHello(l.hello()),
         prepare: (qp) => l.postReceives(qp),
-        timeoutMs: o.connectTimeout ?? 10_000,
+        timeoutMs: o.connectTimeout ?? 30_000,
       });
       let peer: Hello;
       try {

@@ -69,6 +69,20 @@ export interface CmConnectionOptions {
   rdmaDepth?: number;
 }
 
+/** Options of {@link ConnectionRequest.accept}. */
+export interface AcceptOptions extends CmConnectionOptions {
+  /** RC: bound on the wait for the peer's confirmation (ESTABLISHED). Default 10 s. */
+  timeoutMs?: number;
+  /**
+   * RC: resolve as soon as the accept is sent, without waiting for the
+   * peer's confirmation (the QP is already ready to receive; a handshake
+   * that fails later shows as `'disconnected'`). Providers without the
+   * "communication established" event (rxe) then do not stall a peer that
+   * sends at once while the confirmation is slow, as rsockets does.
+   */
+  early?: boolean;
+}
+
 /** Options of {@link connect}. */
 export interface ConnectOptions extends CmConnectionOptions {
   host: string;
@@ -292,7 +306,18 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
     this.remoteAddress = id.remoteAddress;
     ref(1);
     sink.onLater = (event) => {
-      if (event.type === 'DISCONNECTED' || event.type === 'DEVICE_REMOVAL' || event.type === 'TIMEWAIT_EXIT') this.#onDisconnected();
+      // After an early accept the handshake may still fail (the peer gave up).
+      if (event.type === 'ESTABLISHED') return;
+      if (
+        event.type === 'DISCONNECTED' ||
+        event.type === 'DEVICE_REMOVAL' ||
+        event.type === 'TIMEWAIT_EXIT' ||
+        event.type === 'CONNECT_ERROR' ||
+        event.type === 'UNREACHABLE' ||
+        event.type === 'REJECTED'
+      ) {
+        this.#onDisconnected();
+      }
     };
   }
 
@@ -604,7 +629,7 @@ export class ConnectionRequest<T extends CmType = 'RC'> {
    * established (or rejects with ETIMEDOUT after `timeoutMs`, default 10 s).
    * UD: resolves at once with the QP ready (the reply needs no answer).
    */
-  async accept(options: CmConnectionOptions & { timeoutMs?: number }): Promise<CmConnection<T>> {
+  async accept(options: AcceptOptions): Promise<CmConnection<T>> {
     const m = 'rdma_accept';
     if (this.#done) throw rdmaError(m, 'EINVAL', 'this request was already answered');
     if (typeof options !== 'object' || options === null) throw new TypeError(`${m}: options must be an object`);
@@ -628,7 +653,7 @@ export class ConnectionRequest<T extends CmType = 'RC'> {
       const ready = toRts(id, qp);
       const d = depth(options);
       id.accept({ privateData: framed, qpNum: qp.qpn, responderResources: d, initiatorDepth: d });
-      await sink.wait(['ESTABLISHED'], Date.now() + timeoutMs);
+      if (options.early !== true) await sink.wait(['ESTABLISHED'], Date.now() + timeoutMs);
       return new Connection(id, ready, this.remotePrivateData, sink) as CmConnection<T>;
     } catch (err) {
       qp?.close();
