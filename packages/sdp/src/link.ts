@@ -73,7 +73,7 @@ const DRAIN_BUDGET = 8;
 // A data chain asks for a completion at least this often.
 const SIGNAL_EVERY = 16;
 // How long close() waits for its FIN/ABORT to be acknowledged.
-const CLOSE_LINGER_MS = 30_000;
+const CLOSE_LINGER_MS = 5000;
 
 /** The local half made before the handshake: its hello goes to the peer. */
 export class LocalSide {
@@ -203,6 +203,10 @@ export class Link {
   readonly #recvChains: RecvWr[][] = [];
 
   #drainWaiters: Array<() => void> = [];
+  // After an early accept: hold every send until the peer is known ready
+  // (rdma_cm's confirmation, or its first message).
+  #gated: boolean;
+  #resetSent = false;
   #dead = false;
   #peerGone = false;
   #closing = false;
@@ -241,6 +245,8 @@ export class Link {
     };
     this.#creditOnly = [this.#creditWr];
     this.#creditWake = [{ ...this.#creditWr, signaled: false }, this.#ctl];
+    this.#gated = !conn.established;
+    if (this.#gated) conn.once('established', () => this.#openGate());
     conn.on('disconnected', () => this.#onDisconnected());
   }
 
@@ -297,7 +303,7 @@ export class Link {
 
   /** Posts every copied-in byte not yet posted, then queued control messages. */
   flush(): void {
-    if (!this.sendable) return;
+    if (!this.sendable || this.#gated) return;
     while (this.#posted !== this.#tail) {
       // Data leaves CONTROL_RESERVE of the peer's receives for control messages.
       if (this.#msgCredits() <= CONTROL_RESERVE) {
@@ -395,20 +401,15 @@ export class Link {
     this.#closing = true;
     if (this.sendable) {
       // Let the last message land before the disconnect (which travels on
-      // another path and would overtake it). The transport's retry limit
-      // bounds this wait; the linger only guards against a stuck peer.
+      // another path and would overtake it); bounded for a vanished peer.
       if (abort) {
         this.#wantControl.length = 0;
         this.#control(imm(Kind.ABORT));
         await this.#sendsDone(CLOSE_LINGER_MS);
       } else {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CLOSE_LINGER_MS);
-          this.finish(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        this.#finWanted = true;
+        this.flush();
+        await this.#sendsDone(CLOSE_LINGER_MS);
       }
     }
     this.#dead = true;
@@ -537,7 +538,10 @@ export class Link {
     }
     if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted && this.#unsignaled === 0) this.#drainWaiters.splice(0).forEach((w) => w());
     if (this.#dead) return;
-    if (reposts > 0) this.#repost(reposts);
+    if (reposts > 0) {
+      this.#repost(reposts);
+      if (this.#gated) this.#openGate(); // the peer sent: it is ready
+    }
     const moved = this.#readCredits();
     this.#deliver();
     this.flush();
@@ -556,6 +560,13 @@ export class Link {
       }
       if (this.#eof) return this.#violation('DATA after FIN');
       this.#head = advance(this.#head, len);
+      // Bytes for a socket that is closing will never be read: reset the
+      // peer, as TCP answers data for a closed socket with RST.
+      if (this.#closing && !this.#resetSent && this.sendable) {
+        this.#resetSent = true;
+        this.#wantControl.length = 0;
+        this.#control(imm(Kind.ABORT));
+      }
       return;
     }
     if (isWrite) return this.#violation(`control message ${kind} carried bytes`);
@@ -596,7 +607,7 @@ export class Link {
     if (this.#delivering) return;
     this.#delivering = true;
     try {
-      while (!this.#paused && this.#consumed !== this.#head && !this.#dead) {
+      while (!this.#paused && this.#consumed !== this.#head && !this.#dead && !this.#closing) {
         const pos = this.#consumed & this.#ringMask;
         const len = Math.min(dist(this.#head, this.#consumed), this.#ringMask + 1 - pos, DELIVER_MAX);
         if (this.#slabUsed + len > this.#slab.length) {
@@ -623,7 +634,7 @@ export class Link {
   // unblocks it. Never wakes a peer it cannot unblock (no wake-up storm
   // while our reader is paused).
   #announce(): void {
-    if (!this.sendable) return;
+    if (!this.sendable || this.#gated) return;
     const bytes = dist(this.#consumed, this.#announced);
     const recvs = dist(this.#reposted, this.#announcedReposts);
     if (bytes === 0 && recvs === 0 && !this.#peerBlocked) return;
@@ -641,6 +652,14 @@ export class Link {
     }
     this.#announced = this.#consumed;
     this.#announcedReposts = this.#reposted;
+  }
+
+  #openGate(): void {
+    if (!this.#gated) return;
+    this.#gated = false;
+    this.flush();
+    this.#announce();
+    if (!this.#dead) this.#hooks.writable();
   }
 
   #violation(what: string): void {

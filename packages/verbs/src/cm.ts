@@ -75,10 +75,12 @@ export interface AcceptOptions extends CmConnectionOptions {
   timeoutMs?: number;
   /**
    * RC: resolve as soon as the accept is sent, without waiting for the
-   * peer's confirmation (the QP is already ready to receive; a handshake
-   * that fails later shows as `'disconnected'`). Providers without the
+   * peer's confirmation. The QP can receive at once, but must not send
+   * before the peer is ready: until `conn.established` (event
+   * `'established'`) or the first message from the peer. A handshake that
+   * fails later shows as `'disconnected'`. Providers without the
    * "communication established" event (rxe) then do not stall a peer that
-   * sends at once while the confirmation is slow, as rsockets does.
+   * sends at once while the confirmation is slow.
    */
   early?: boolean;
 }
@@ -281,7 +283,7 @@ function checkPort(method: string, port: unknown, min: number): number {
  * An established RC connection. Emits `'disconnected'` once, when either
  * side disconnects (or the connection fails).
  */
-export class Connection extends EventEmitter<{ disconnected: [] }> {
+export class Connection extends EventEmitter<{ disconnected: []; established: [] }> {
   readonly type = 'RC' as const;
   /** The connected QP, ready to post on. */
   readonly qp: QueuePair<'ready'>;
@@ -294,10 +296,11 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
   #closed = false;
   #initiated = false;
   #refed = true;
+  #established: boolean;
   #waitDisconnect: Array<() => void> = [];
 
   /** @internal */
-  constructor(id: NativeCmId, qp: QueuePair<'ready'>, remotePrivateData: Buffer, sink: Waiter) {
+  constructor(id: NativeCmId, qp: QueuePair<'ready'>, remotePrivateData: Buffer, sink: Waiter, established = true) {
     super();
     this.#id = id;
     this.qp = qp;
@@ -305,9 +308,16 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
     this.localAddress = id.localAddress;
     this.remoteAddress = id.remoteAddress;
     ref(1);
+    this.#established = established;
     sink.onLater = (event) => {
       // After an early accept the handshake may still fail (the peer gave up).
-      if (event.type === 'ESTABLISHED') return;
+      if (event.type === 'ESTABLISHED') {
+        if (!this.#established) {
+          this.#established = true;
+          this.emit('established');
+        }
+        return;
+      }
       if (
         event.type === 'DISCONNECTED' ||
         event.type === 'DEVICE_REMOVAL' ||
@@ -319,6 +329,15 @@ export class Connection extends EventEmitter<{ disconnected: [] }> {
         this.#onDisconnected();
       }
     };
+  }
+
+  /**
+   * True once rdma_cm confirmed the connection on both sides. Always true
+   * except after `accept({ early: true })`, until `'established'` (the peer
+   * may not be ready to receive before that; it can send already).
+   */
+  get established(): boolean {
+    return this.#established;
   }
 
   /** True once disconnected by either side. */
@@ -654,7 +673,7 @@ export class ConnectionRequest<T extends CmType = 'RC'> {
       const d = depth(options);
       id.accept({ privateData: framed, qpNum: qp.qpn, responderResources: d, initiatorDepth: d });
       if (options.early !== true) await sink.wait(['ESTABLISHED'], Date.now() + timeoutMs);
-      return new Connection(id, ready, this.remotePrivateData, sink) as CmConnection<T>;
+      return new Connection(id, ready, this.remotePrivateData, sink, options.early !== true) as CmConnection<T>;
     } catch (err) {
       qp?.close();
       owners.delete(id);
