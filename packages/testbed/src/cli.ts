@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { pairExitCode, parsePairArgs, parseRunArgs, prefixLines } from './args.js';
 import { cacheDir, cachedTestbed, prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
-import { TESTBED_PAIR_IPS, runInTestbed, runInTestbedPair } from './vm.js';
+import { TESTBED_PAIR_IPS, acceleration, runInTestbed, runInTestbedPair } from './vm.js';
 
 const USAGE = `usage:
   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--quiet] -- <command...>
@@ -92,7 +92,8 @@ function doctor(): number {
     if (!ok) essential = false;
     row(ok, pkg, ok ? 'installed' : `missing: apt-get install ${pkg}`);
   }
-  row('info', 'acceleration', existsSync('/dev/kvm') ? 'kvm' : 'none: tcg emulation (slower, works)');
+  const { accel, why } = acceleration();
+  row('info', 'acceleration', accel === 'kvm' ? `kvm (${why})` : `none: tcg emulation, slower but works (${why})`);
   const tb = cachedTestbed();
   row('info', 'testbed cache', tb ? `${tb.kernelVersion} in ${cacheDir()}` : `empty (${cacheDir()}); 'rdmajs-testbed prepare' fills it`);
   console.log(essential ? 'ready' : 'missing essentials above');

@@ -14,7 +14,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,13 +108,39 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function kvmUsable(): boolean {
+/** How the testbed runs its VMs: hardware virtualisation, or emulation. */
+export type Acceleration = 'kvm' | 'tcg';
+
+let accelChoice: { accel: Acceleration; why: string } | undefined;
+
+/**
+ * Whether VMs boot under KVM or TCG, and why. `$RDMAJS_TESTBED_ACCEL`
+ * (`kvm` / `tcg`) decides when set. Otherwise KVM needs a usable `/dev/kvm`
+ * *and* a CPU that offers virtualisation (`vmx`/`svm` in /proc/cpuinfo):
+ * some nested hosts expose `/dev/kvm` without it, and a guest there either
+ * dies on start (qemu asserts setting an MSR) or hangs at boot.
+ */
+export function acceleration(): { accel: Acceleration; why: string } {
+  if (accelChoice) return accelChoice;
+  const forced = process.env.RDMAJS_TESTBED_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return (accelChoice = { accel: forced, why: 'RDMAJS_TESTBED_ACCEL' });
+  if (forced) throw new RangeError(`RDMAJS_TESTBED_ACCEL must be 'kvm' or 'tcg', got '${forced}'`);
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
   } catch {
-    return false;
+    return (accelChoice = { accel: 'tcg', why: 'no usable /dev/kvm' });
   }
+  let flags = '';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    // unreadable: decide on /dev/kvm alone
+    return (accelChoice = { accel: 'kvm', why: '/dev/kvm' });
+  }
+  if (!/\b(vmx|svm)\b/.test(flags)) {
+    return (accelChoice = { accel: 'tcg', why: '/dev/kvm exists but the CPU offers no vmx/svm (nested KVM would fail)' });
+  }
+  return (accelChoice = { accel: 'kvm', why: '/dev/kvm and vmx/svm' });
 }
 
 function checkCommand(fn: string, what: string, command: unknown): void {
@@ -302,7 +328,7 @@ function startVm(spec: VmSpec): Vm {
   const job = join(dir, 'job.sh');
   writeFileSync(job, spec.script, { mode: 0o755 });
 
-  const kvm = kvmUsable();
+  const kvm = acceleration().accel === 'kvm';
   const args = [
     '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
     '-cpu', kvm ? 'host' : 'max',
