@@ -50,6 +50,10 @@ describe('drop-in mode', () => {
         res.end(`${req.method} ${req.url} ${n} ${h.digest('hex')}`);
       });
     });
+    // A pause of the (emulated) machine longer than the default 5 s would
+    // let the server time out the idle keep-alive socket just as the client
+    // reuses it: Node's keep-alive race, ECONNRESET over TCP as over SDP.
+    server.keepAliveTimeout = 60_000;
     server.listen(0, ip);
     await once(server, 'listening');
     cleanups.push(() => new Promise<void>((resolve) => {

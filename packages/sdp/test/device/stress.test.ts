@@ -172,9 +172,10 @@ describe('sdp failure handling', () => {
           '-e',
           `
           import * as sdp from ${JSON.stringify(sdpDist)};
-          import { createHash } from 'node:crypto';
-          const block = Buffer.allocUnsafe(${MiB});
-          for (let off = 0, i = 0; off < block.length; i++) off += createHash('sha256').update('kill:' + i).digest().copy(block, off);
+          import { createCipheriv, createHash } from 'node:crypto';
+          // The same bytes as pattern('kill', MiB) in helpers.ts.
+          const c = createCipheriv('aes-256-ctr', createHash('sha256').update('kill').digest(), Buffer.alloc(16));
+          const block = Buffer.concat([c.update(Buffer.alloc(${MiB})), c.final()]);
           const s = sdp.connect(${port}, ${JSON.stringify(ip)}, async () => {
             for (;;) if (!s.write(block)) await new Promise((r) => s.once('drain', r));
           });
