@@ -34,6 +34,9 @@ enum WcField : uint32_t {
   kWcFieldCount,
 };
 
+// Longest spin one poll(max, spinUs) call may do: 10 s.
+constexpr uint32_t kMaxSpinUs = 10000000;
+
 class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resource {
  public:
   static constexpr const char* kTypeName = "CompletionQueue";
@@ -62,11 +65,14 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   Napi::Value BindBatch(const Napi::CallbackInfo& info);
   Napi::Value Poll(const Napi::CallbackInfo& info);
   Napi::Value RequestNotify(const Napi::CallbackInfo& info);
+  Napi::Value Arm(const Napi::CallbackInfo& info);
   Napi::Value SetHandler(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void AckAll();
+  // Polls up to `max` completions into the bound batch; returns how many.
+  uint32_t Drain(Napi::Env env, uint32_t max);
 
   Napi::Env env_;
   ibv_cq* cq_ = nullptr;

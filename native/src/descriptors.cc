@@ -20,12 +20,25 @@ bool ReadSge(const uint8_t* rec, ibv_sge* out) {
   return true;
 }
 
+MemoryRegion* ReadCheckedSge(const Args& args, const uint8_t* rec, ProtectionDomain* pd, uint32_t wr, uint32_t s,
+                             ibv_sge* out) {
+  auto where = [&] { return "work request #" + std::to_string(wr) + ": sg[" + std::to_string(s) + "]"; };
+  if (!ReadSge(rec, out)) args.RangeError(where() + ": bad offset");
+  MemoryRegion* mr = pd->FindRegion(out->lkey);
+  if (mr == nullptr || mr->IsClosed()) {
+    args.TypeError(where() + ".mr is closed (deregistered) or not registered in this protection domain");
+  }
+  if (!mr->Covers(out->addr, out->length)) args.RangeError(where() + " lies outside its memory region");
+  return mr;
+}
+
 void RecvChain::Bind(std::shared_ptr<v8::BackingStore> store, uint32_t maxSge) {
   maxSge_ = maxSge;
   slots_ = store->ByteLength() / (kRecvHeader + kSgeRecord * maxSge);
   store_ = std::move(store);
   wrs_.assign(slots_, ibv_recv_wr{});
   sges_.assign(slots_ * maxSge, ibv_sge{});
+  regions_.assign(slots_ * maxSge, nullptr);
 }
 
 ibv_recv_wr* RecvChain::Build(const Args& args, uint32_t count, ProtectionDomain* pd, WorkTracker& tracker, WrKind kind) {
@@ -46,9 +59,8 @@ ibv_recv_wr* RecvChain::Build(const Args& args, uint32_t count, ProtectionDomain
     wr.sg_list = numSge > 0 ? &sges_[i * maxSge_] : nullptr;
     wr.next = i + 1 < count ? &wrs_[i + 1] : nullptr;
     for (uint32_t s = 0; s < numSge; s++) {
-      if (!ReadSge(slot + kRecvHeader + s * kSgeRecord, &sges_[i * maxSge_ + s])) {
-        args.RangeError("work request #" + std::to_string(i) + ": bad SGE offset");
-      }
+      size_t k = i * maxSge_ + s;
+      regions_[k] = ReadCheckedSge(args, slot + kRecvHeader + s * kSgeRecord, pd, i, s, &sges_[k]);
     }
   }
   tracker.BeginBatch();
@@ -56,9 +68,7 @@ ibv_recv_wr* RecvChain::Build(const Args& args, uint32_t count, ProtectionDomain
     uint64_t userId;
     std::memcpy(&userId, base + i * slotSize, 8);
     wrs_[i].wr_id = tracker.Add(userId, kind);
-    for (int s = 0; s < wrs_[i].num_sge; s++) {
-      if (MemoryRegion* mr = pd->FindRegion(wrs_[i].sg_list[s].lkey)) tracker.AddRegion(mr);
-    }
+    for (int s = 0; s < wrs_[i].num_sge; s++) tracker.AddRegion(regions_[i * maxSge_ + s]);
   }
   return wrs_.data();
 }

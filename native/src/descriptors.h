@@ -24,6 +24,7 @@
 
 namespace rdmajs {
 
+class MemoryRegion;
 class ProtectionDomain;
 
 constexpr size_t kSendHeader = 64;
@@ -32,6 +33,14 @@ constexpr size_t kSgeRecord = 24;
 
 // Reads one SGE record; false when the offset is not a valid integer.
 bool ReadSge(const uint8_t* record, ibv_sge* out);
+
+// Reads SGE `s` of work request `wr` and returns the live region of `pd`
+// that covers it. This is the one check that an SGE's memory is registered
+// and open (the TS layer does not repeat it): throws a TypeError when no
+// region of the PD has the lkey (closed, deregistered or foreign) and a
+// RangeError when the range leaves it.
+MemoryRegion* ReadCheckedSge(const Args& args, const uint8_t* record, ProtectionDomain* pd, uint32_t wr, uint32_t s,
+                             ibv_sge* out);
 
 // Receive work requests of a QP or an SRQ: the bound descriptor buffer and
 // the ibv_recv_wr/ibv_sge arrays built from it, allocated once.
@@ -51,6 +60,7 @@ class RecvChain {
   uint32_t maxSge_ = 0;
   std::vector<ibv_recv_wr> wrs_;
   std::vector<ibv_sge> sges_;
+  std::vector<MemoryRegion*> regions_;  // the region of each SGE, found while checking
 };
 
 }  // namespace rdmajs

@@ -259,6 +259,7 @@ Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
   sendStore_ = std::move(send);
   sendWrs_.assign(sendSlots_, ibv_send_wr{});
   sendSges_.assign(sendSlots_ * cap_.max_send_sge, ibv_sge{});
+  sendRegions_.assign(sendSlots_ * cap_.max_send_sge, nullptr);
   return env.Undefined();
 }
 
@@ -311,6 +312,7 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
       if (!(remoteOffset >= 0 && remoteOffset <= 9007199254740991.0)) args.RangeError(Wr(i) + "bad remote offset");
       remote += static_cast<uint64_t>(remoteOffset);
       if (wr.opcode == IBV_WR_ATOMIC_CMP_AND_SWP || wr.opcode == IBV_WR_ATOMIC_FETCH_AND_ADD) {
+        if ((remote & 7) != 0) args.RangeError(Wr(i) + "atomic target address must be 8-byte aligned");
         wr.wr.atomic.remote_addr = remote;
         wr.wr.atomic.rkey = h[3];
         std::memcpy(&wr.wr.atomic.compare_add, slot + 16, 8);
@@ -323,15 +325,11 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
 
     uint64_t inlineBytes = 0;
     for (uint32_t s = 0; s < numSge; s++) {
-      ibv_sge& sge = sendSges_[i * cap_.max_send_sge + s];
-      if (!ReadSge(slot + kSendHeader + s * kSgeRecord, &sge)) args.RangeError(Wr(i) + "bad SGE offset");
-      if (flags & IBV_SEND_INLINE) {
-        // The provider copies inline data from sge.addr itself, with no key
-        // check: the range must lie in live registered memory of this PD.
-        MemoryRegion* mr = pd_->FindRegion(sge.lkey);
-        if (mr == nullptr || !mr->Covers(sge.addr, sge.length)) args.RangeError(Wr(i) + "inline data outside its memory region");
-        inlineBytes += sge.length;
-      }
+      size_t k = i * cap_.max_send_sge + s;
+      // Inline or not, the range must lie in live registered memory of this
+      // PD: the provider copies inline data from sge.addr with no key check.
+      sendRegions_[k] = ReadCheckedSge(args, slot + kSendHeader + s * kSgeRecord, pd_, i, s, &sendSges_[k]);
+      if (flags & IBV_SEND_INLINE) inlineBytes += sendSges_[k].length;
     }
     if ((flags & IBV_SEND_INLINE) && inlineBytes > cap_.max_inline_data) {
       args.RangeError(Wr(i) + std::to_string(inlineBytes) + " inline bytes exceed maxInlineData " +
@@ -347,9 +345,7 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
     wr.wr_id = sendTracker_.Add(userId, kWrSend);
     // Inline payloads are copied at post time: nothing to hold for them.
     if (!(wr.send_flags & IBV_SEND_INLINE)) {
-      for (int s = 0; s < wr.num_sge; s++) {
-        if (MemoryRegion* mr = pd_->FindRegion(wr.sg_list[s].lkey)) sendTracker_.AddRegion(mr);
-      }
+      for (int s = 0; s < wr.num_sge; s++) sendTracker_.AddRegion(sendRegions_[i * cap_.max_send_sge + s]);
     }
   }
   ibv_send_wr* bad = nullptr;

@@ -19,6 +19,7 @@ namespace rdmajs {
 
 class ProtectionDomain;
 class CompletionQueue;
+class MemoryRegion;
 class SharedReceiveQueue;
 
 class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
@@ -75,6 +76,7 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   size_t sendSlots_ = 0;
   std::vector<ibv_send_wr> sendWrs_;
   std::vector<ibv_sge> sendSges_;
+  std::vector<MemoryRegion*> sendRegions_;  // the region of each SGE, found while checking
   RecvChain recv_;
   WorkTracker sendTracker_, recvTracker_;
 };

@@ -16,6 +16,9 @@ import type { Context } from './device.js';
 import { rdmaError } from './errors.js';
 import { native, type NativeCompletionChannel, type NativeCompletionQueue } from './native.js';
 
+/** Longest spin of one poll (the addon's bound too): 10 s. */
+const MAX_SPIN_US = 10_000_000;
+
 // Field offsets inside one completion of a batch (mirrors WcField in C++).
 const F_STATUS = 0;
 const F_OPCODE = 1;
@@ -231,11 +234,17 @@ export class CompletionQueue implements Disposable {
 
   /**
    * Polls up to `batch.capacity` completions into `batch` and returns how
-   * many (also in `batch.count`). Never blocks, never allocates.
+   * many (also in `batch.count`). Never allocates.
+   *
+   * @param spinUs When the CQ is empty, keep polling it for up to this many
+   *   microseconds (inside the addon: one call, however many tries) before
+   *   returning 0. Default 0: one look, never blocks. Spinning holds the
+   *   JS thread, as busy-polling does in C: for latency loops.
    */
-  pollInto(batch: CompletionBatch): number {
+  pollInto(batch: CompletionBatch, spinUs = 0): number {
     if (!(batch instanceof CompletionBatch)) throw new TypeError('ibv_poll_cq: batch must be a CompletionBatch');
-    return this.#poll(batch, batch.capacity);
+    if (spinUs !== 0) int('ibv_poll_cq', 'spinUs', spinUs, 0, MAX_SPIN_US);
+    return this.#poll(batch, batch.capacity, spinUs);
   }
 
   /** Polls up to `max` completions and returns them as objects. Never blocks. */
@@ -294,16 +303,12 @@ export class CompletionQueue implements Disposable {
     // Each poll is read at once, in the same synchronous step: concurrent
     // next() calls share the internal batch.
     const batch = this.#ensureBatch(1);
-    const busyUs = optInt('CompletionQueue.next', 'busyPollUs', options.busyPollUs, 0, 0, 10_000_000);
-    const until = performance.now() + busyUs / 1000;
-    do {
-      if (this.#poll(batch, 1) > 0) return batch.get(0);
-    } while (performance.now() < until);
+    const busyUs = optInt('CompletionQueue.next', 'busyPollUs', options.busyPollUs, 0, 0, MAX_SPIN_US);
+    if (this.#poll(batch, 1, busyUs) > 0) return batch.get(0);
     for (;;) {
       if (!this.#armed && this.channel && !this.closed) {
-        this._native.requestNotify(false);
         this.#armed = true;
-        if (this.#poll(batch, 1) > 0) return batch.get(0);
+        if (this.#arm(batch, 1) > 0) return batch.get(0);
       }
       await this.wait(options);
       if (this.#poll(batch, 1) > 0) return batch.get(0);
@@ -313,22 +318,14 @@ export class CompletionQueue implements Disposable {
   // Polls up to `max`; if none, (busy-polls, then) arms and sleeps until
   // something arrives.
   async #pollWait(batch: CompletionBatch, max: number, options: WaitOptions): Promise<number> {
-    const busyUs = optInt('CompletionQueue.pollWait', 'busyPollUs', options.busyPollUs, 0, 0, 10_000_000);
-    let n = this.#poll(batch, max);
+    const busyUs = optInt('CompletionQueue.pollWait', 'busyPollUs', options.busyPollUs, 0, 0, MAX_SPIN_US);
+    let n = this.#poll(batch, max, busyUs);
     if (n > 0) return n;
-    if (busyUs > 0) {
-      const until = performance.now() + busyUs / 1000;
-      while (performance.now() < until) {
-        n = this.#poll(batch, max);
-        if (n > 0) return n;
-      }
-    }
     for (;;) {
       if (!this.#armed && this.channel && !this.closed) {
-        this._native.requestNotify(false);
         this.#armed = true;
-        // Completions that landed before arming raise no event: look again.
-        n = this.#poll(batch, max);
+        // Completions that landed before arming raise no event: arm() looks again.
+        n = this.#arm(batch, max);
         if (n > 0) return n;
       }
       await this.wait(options);
@@ -389,12 +386,23 @@ export class CompletionQueue implements Disposable {
     this.#release().forEach((w) => w.reject(err));
   }
 
-  #poll(batch: CompletionBatch, max: number): number {
+  #poll(batch: CompletionBatch, max: number, spinUs = 0): number {
     if (this.#bound !== batch) {
       this._native.bindBatch(batch.ids, batch.fields);
       this.#bound = batch;
     }
-    const n = this._native.poll(max);
+    const n = this._native.poll(max, spinUs);
+    batch.count = n;
+    return n;
+  }
+
+  // Arms the CQ and polls once more, in one native call.
+  #arm(batch: CompletionBatch, max: number): number {
+    if (this.#bound !== batch) {
+      this._native.bindBatch(batch.ids, batch.fields);
+      this.#bound = batch;
+    }
+    const n = this._native.arm(max);
     batch.count = n;
     return n;
   }

@@ -45,8 +45,11 @@ export interface NativeCompletionChannel extends NativeResource {
 export interface NativeCompletionQueue extends NativeResource {
   readonly size: number;
   bindBatch(ids: BigUint64Array, fields: Uint32Array): void;
-  poll(max: number): number;
+  /** Up to `max` completions into the bound batch; with `spinUs`, polls an empty CQ again natively for that long. */
+  poll(max: number, spinUs?: number): number;
   requestNotify(solicitedOnly?: boolean): void;
+  /** requestNotify(false), then poll(max): one crossing. */
+  arm(max: number): number;
   setHandler(handler?: () => void): void;
   ref(): void;
   unref(): void;

@@ -445,8 +445,10 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
    */
   postSend(this: QueuePair<'ready'>, wrs: SendWr | readonly SendWr[]): void {
     const m = 'ibv_post_send';
-    assertOpen(this.closed, m, 'QueuePair');
+    // No `closed` check here: the addon refuses a closed QP (EBADF) and any
+    // SGE whose region is closed, and each check from JS is an N-API call.
     if (!POSTABLE_SEND.has(this.#state)) {
+      assertOpen(this.closed, m, 'QueuePair');
       throw rdmaError(m, 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; connect() it (to RTS) before sending`);
     }
     const pd = this.pd;
@@ -467,9 +469,9 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
   /** Posts one receive work request or a chain of them. */
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_recv';
-    assertOpen(this.closed, m, 'QueuePair');
     if (this.srq) throw new TypeError(`${m}: QP ${this.qpn} receives through its SRQ; post to the SRQ`);
     if (!POSTABLE_RECV.has(this.#state)) {
+      assertOpen(this.closed, m, 'QueuePair');
       throw rdmaError(m, 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; move it to INIT or later before posting receives`);
     }
     const pd = this.pd;

@@ -53,12 +53,17 @@ export class SharedReceiveQueue implements Disposable {
   /** Posts one receive or a chain of them; any QP attached may consume them. */
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_srq_recv';
-    assertOpen(this.closed, m, 'SharedReceiveQueue');
-    const list = Array.isArray(wrs) ? wrs : [wrs as RecvWr];
-    if (list.length === 0) return;
-    if (list.length > this.#recv.slots) throw new RangeError(`${m}: ${list.length} work requests exceed the SRQ depth ${this.#recv.slots}`);
-    for (let i = 0; i < list.length; i++) this.#recv.write(m, i, list[i]!, this.pd);
-    this._native.postRecv(list.length);
+    // The addon refuses a closed SRQ (EBADF) and closed regions.
+    if (!Array.isArray(wrs)) {
+      this.#recv.write(m, 0, wrs as RecvWr, this.pd);
+      this._native.postRecv(1);
+      return;
+    }
+    const n = wrs.length;
+    if (n === 0) return;
+    if (n > this.#recv.slots) throw new RangeError(`${m}: ${n} work requests exceed the SRQ depth ${this.#recv.slots}`);
+    for (let i = 0; i < n; i++) this.#recv.write(m, i, wrs[i]!, this.pd);
+    this._native.postRecv(n);
   }
 
   /** Arms the limit event (see {@link SrqOptions.srqLimit}) or resizes the queue. */

@@ -25,6 +25,9 @@ import type { Resources } from './resources.js';
 import { Stamps } from './stats.js';
 import { CHECK_MASK, type Watchdog } from './watchdog.js';
 
+/** How long one native spin may last before the watchdog looks (µs). */
+const SPIN_US = 20_000;
+
 /** Receives reposted per call in send_lat. */
 const RECV_CHAIN = 16;
 
@@ -60,11 +63,13 @@ abstract class PingPong {
   /** The server side of one phase; returns the iterations it answered. */
   abstract server(phase: Phase): Promise<number>;
 
-  /** Busy-polls one completion out of `cq` into `batch`. */
+  /**
+   * Busy-polls one completion out of `cq` into `batch`: the addon spins on
+   * the CQ (one crossing per wait, not one per empty poll), coming back to
+   * JS every {@link SPIN_US} for the watchdog.
+   */
   protected spin(cq: CompletionQueue, batch: CompletionBatch, dog: Watchdog, count: number): void {
-    while (cq.pollInto(batch) === 0) {
-      if ((++this.polls & CHECK_MASK) === 0) dog.check(count);
-    }
+    while (cq.pollInto(batch, SPIN_US) === 0) dog.check(count);
     if (!batch.ok(0)) failed(this.what, batch, 0);
   }
 

@@ -40,6 +40,18 @@ describe('atomics', () => {
     expect(pollN(cqA, 1)[0]!.status).toBe('SUCCESS');
     expect(old.buffer.readBigUInt64LE(16)).toBe(1234n);
     expect(target.buffer.readBigUInt64LE(8)).toBe(0xffff_ffff_ffff_fff0n);
+
+    // Negative addends wrap modulo 2^64, as in C: adding -1n decrements.
+    target.buffer.writeBigUInt64LE(10n, 16);
+    a.postSend({ id: 4n, opcode: 'ATOMIC_FETCH_AND_ADD', sg: [{ mr: old, offset: 24, length: 8 }], remote: { ...target.remote(), offset: 16 }, compareAdd: -1n });
+    expect(pollN(cqA, 1)[0]!.status).toBe('SUCCESS');
+    expect(target.buffer.readBigUInt64LE(16)).toBe(9n);
+
+    // The addon checks the target's alignment (address + offset).
+    for (const remote of [{ ...target.remote(), offset: 4 }, { address: target.address + 3n, rkey: target.rkey, offset: 4 }]) {
+      expect(() => a.postSend({ opcode: 'ATOMIC_FETCH_AND_ADD', sg: [{ mr: old, length: 8 }], remote, compareAdd: 1n })).toThrow(/ibv_post_send: .*8-byte aligned/);
+    }
+    expect(a.outstanding.send).toBe(0);
   });
 });
 
@@ -195,6 +207,31 @@ describe('in-flight memory', () => {
     b.close();
     expect(rbuf.inflight).toBe(0);
     rbuf.close();
+  });
+});
+
+describe('closed memory', () => {
+  it('work naming a closed region is refused by the addon before anything is posted', () => {
+    pair = connectedPair({ cap: { maxSendSge: 2, maxRecvSge: 2, maxInlineData: 64 } });
+    const { pd, a, b, cqA } = pair;
+    const live = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const gone = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    gone.close();
+    const sends = [
+      { sg: [{ mr: gone }] },
+      { sg: [{ mr: live }, { mr: gone }] },
+      { sg: [{ mr: gone, length: 8 }], inline: true },
+      { opcode: 'RDMA_WRITE' as const, sg: [{ mr: gone }], remote: live.remote() },
+    ];
+    for (const wr of sends) {
+      expect(() => a.postSend([{ sg: [{ mr: live }] }, wr])).toThrow(/^ibv_post_send: work request #1: sg\[\d\]\.mr is closed/);
+    }
+    expect(() => b.postRecv([{ sg: [{ mr: live }] }, { sg: [{ mr: gone }] }])).toThrow(TypeError);
+    // Validated whole: the live first request of each list went nowhere.
+    expect(a.outstanding).toEqual({ send: 0, recv: 0 });
+    expect(b.outstanding).toEqual({ send: 0, recv: 0 });
+    expect(live.inflight).toBe(0);
+    expect(cqA.poll()).toHaveLength(0);
   });
 });
 

@@ -165,6 +165,23 @@ describe('completions', () => {
     expect(batch.count).toBeLessThanOrEqual(3);
   });
 
+  it('pollInto(batch, spinUs) spins in the addon until a completion arrives, or the bound passes', () => {
+    pair = connectedPair();
+    const { pd, a, cqA } = pair;
+    const mr = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const batch = new CompletionBatch(4);
+    // Empty CQ: returns 0 only after spinning for (at least) the bound.
+    const t0 = performance.now();
+    expect(cqA.pollInto(batch, 20_000)).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(19);
+    // One call returns the completion of a write still in progress.
+    a.postSend({ id: 5n, opcode: 'RDMA_WRITE', sg: [{ mr }], remote: mr.remote() });
+    expect(cqA.pollInto(batch, 5_000_000)).toBe(1);
+    expect(batch.id(0)).toBe(5n);
+    expect(batch.ok(0)).toBe(true);
+    for (const bad of [-1, 1.5, 10_000_001, '5']) expect(() => cqA.pollInto(batch, bad as never)).toThrow(/ibv_poll_cq: spinUs/);
+  });
+
   it('wakes through the completion channel on the event loop, without polling in between', async () => {
     pair = connectedPair();
     const { pd, a, b, cqB } = pair;
