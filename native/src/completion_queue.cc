@@ -152,16 +152,22 @@ Napi::Value CompletionQueue::Poll(const Napi::CallbackInfo& info) {
   uint32_t spinUs = args.Has(1) ? args.Uint32(1, "spinUs", 0, kMaxSpinUs) : 0;
   uint32_t total = Drain(env, max);
   if (total == 0 && spinUs > 0 && max > 0) {
-    // The clock is dear in some VMs (no vDSO: ~5 us): read it every
-    // kSpinChecks empty polls only.
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t deadline = now.tv_sec * 1000000000LL + now.tv_nsec + static_cast<int64_t>(spinUs) * 1000;
+    // The clock is dear in some VMs (hpet, no vDSO: ~5 us a read): read it
+    // only every kSpinChecks empty polls, so a short wait never reads it,
+    // and start the bound at the first read (a spin lasts kSpinChecks polls
+    // longer than asked).
+    int64_t deadline = -1;
     for (;;) {
       for (int i = 0; i < kSpinChecks && total == 0; i++) total = Drain(env, max);
       if (total > 0) break;
+      timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
-      if (now.tv_sec * 1000000000LL + now.tv_nsec >= deadline) break;
+      int64_t ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+      if (deadline < 0) {
+        deadline = ns + static_cast<int64_t>(spinUs) * 1000;
+      } else if (ns >= deadline) {
+        break;
+      }
     }
   }
   return Napi::Number::New(env, total);
