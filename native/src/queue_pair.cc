@@ -54,6 +54,8 @@ Napi::Function QueuePair::Init(Napi::Env env) {
                          InstanceMethod<&QueuePair::Modify>("modify"),
                          InstanceMethod<&QueuePair::Query>("query"),
                          InstanceMethod<&QueuePair::BindDescriptors>("bindDescriptors"),
+                         InstanceMethod<&QueuePair::BindSendBank>("bindSendBank"),
+                         InstanceMethod<&QueuePair::UnbindSendBank>("unbindSendBank"),
                          InstanceMethod<&QueuePair::PostSend>("postSend"),
                          InstanceMethod<&QueuePair::PostRecv>("postRecv"),
                          InstanceMethod<&QueuePair::CloseJs>("close"),
@@ -140,7 +142,7 @@ int QueuePair::Release() {
   recvTracker_.Clear();
   sendCq_->Detach(this);
   recvCq_->Detach(this);
-  sendStore_.reset();
+  sendBanks_.clear();
   return err;
 }
 
@@ -255,27 +257,63 @@ Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
     if (!recv) args.TypeError("the receive descriptors must be a non-resizable ArrayBuffer");
     recv_.Bind(std::move(recv), cap_.max_recv_sge);
   }
-  sendSlots_ = send->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
-  sendStore_ = std::move(send);
-  sendWrs_.assign(sendSlots_, ibv_send_wr{});
-  sendSges_.assign(sendSlots_ * cap_.max_send_sge, ibv_sge{});
-  sendRegions_.assign(sendSlots_ * cap_.max_send_sge, nullptr);
+  size_t slots = send->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
+  if (sendBanks_.empty()) sendBanks_.resize(1);
+  sendBanks_[0] = SendBank{std::move(send), slots};
+  SizeSendScratch(slots);
   return env.Undefined();
 }
 
-// postSend(count): posts slots [0, count) as one chain (one doorbell).
+void QueuePair::SizeSendScratch(size_t slots) {
+  if (slots <= sendWrs_.size()) return;
+  sendWrs_.assign(slots, ibv_send_wr{});
+  sendSges_.assign(slots * cap_.max_send_sge, ibv_sge{});
+  sendRegions_.assign(slots * cap_.max_send_sge, nullptr);
+}
+
+// bindSendBank(buffer: ArrayBuffer) -> id: another send descriptor buffer
+// (a prepared set of work requests), posted with postSend(count, id).
+Napi::Value QueuePair::BindSendBank(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "QueuePair.bindSendBank");
+  Args args(info, "QueuePair.bindSendBank");
+  if (sendBanks_.empty()) args.TypeError("bind the QP's own descriptors first");
+  auto store = FixedArrayBufferStore(args.Length() > 0 ? static_cast<napi_value>(info[0]) : nullptr);
+  if (!store) args.TypeError("the descriptors must be a non-resizable ArrayBuffer");
+  size_t slots = store->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
+  if (slots == 0 || slots > cap_.max_send_wr) args.RangeError("a prepared set holds 1 to maxSendWr work requests");
+  size_t id = 1;
+  while (id < sendBanks_.size() && sendBanks_[id].store != nullptr) id++;
+  if (id == sendBanks_.size()) sendBanks_.emplace_back();
+  sendBanks_[id] = SendBank{std::move(store), slots};
+  SizeSendScratch(slots);
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+// unbindSendBank(id): forgets a prepared set (its id may be reused).
+Napi::Value QueuePair::UnbindSendBank(const Napi::CallbackInfo& info) {
+  Args args(info, "QueuePair.unbindSendBank");
+  uint32_t id = args.Uint32(0, "id");
+  if (id >= 1 && id < sendBanks_.size()) sendBanks_[id] = SendBank{};
+  return info.Env().Undefined();
+}
+
+// postSend(count, bank = 0): posts slots [0, count) of a descriptor bank as
+// one chain (one doorbell). Every slot is checked again here, prepared or not.
 Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "ibv_post_send");
   Args args(info, "ibv_post_send");
-  if (sendStore_ == nullptr || sendSlots_ == 0) args.TypeError("no send descriptors are bound");
-  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(sendSlots_));
+  uint32_t bankId = args.Has(1) ? args.Uint32(1, "bank") : 0;
+  if (bankId >= sendBanks_.size() || sendBanks_[bankId].store == nullptr) args.TypeError("no such send descriptors are bound");
+  const SendBank& bank = sendBanks_[bankId];
+  uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(bank.slots));
   if (count > sendTracker_.Free()) {
     ThrowRdmaError(env, "ibv_post_send", ENOMEM,
                    "send queue full: " + std::to_string(cap_.max_send_wr - sendTracker_.Free()) +
                        " work requests outstanding; reap completions (and signal one send in every few)");
   }
-  const uint8_t* base = static_cast<const uint8_t*>(sendStore_->Data());
+  const uint8_t* base = static_cast<const uint8_t*>(bank.store->Data());
   size_t slotSize = kSendHeader + kSgeRecord * cap_.max_send_sge;
 
   // Validate and build every request before recording any.

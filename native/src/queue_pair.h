@@ -57,7 +57,10 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   Napi::Value Modify(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value BindDescriptors(const Napi::CallbackInfo& info);
+  Napi::Value BindSendBank(const Napi::CallbackInfo& info);
+  Napi::Value UnbindSendBank(const Napi::CallbackInfo& info);
   Napi::Value PostSend(const Napi::CallbackInfo& info);
+  void SizeSendScratch(size_t slots);
   Napi::Value PostRecv(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
@@ -72,8 +75,15 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   ibv_qp_cap cap_{};
   ibv_qp_state state_ = IBV_QPS_RESET;
 
-  std::shared_ptr<v8::BackingStore> sendStore_;
-  size_t sendSlots_ = 0;
+  // Send descriptor buffers: [0] from bindDescriptors (what postSend(wrs)
+  // encodes into), the others prepared sets (bindSendBank). A free entry has
+  // no store.
+  struct SendBank {
+    std::shared_ptr<v8::BackingStore> store;
+    size_t slots = 0;
+  };
+  std::vector<SendBank> sendBanks_;
+  // Scratch for building one chain, sized for the largest bank.
   std::vector<ibv_send_wr> sendWrs_;
   std::vector<ibv_sge> sendSges_;
   std::vector<MemoryRegion*> sendRegions_;  // the region of each SGE, found while checking

@@ -235,6 +235,56 @@ export class SendDescriptors extends Descriptors {
   }
 }
 
+/**
+ * @internal Slot setters for prepared sets: each changes one field of an
+ * encoded request in place (the caller has checked the value).
+ */
+export class SlotEditor {
+  constructor(readonly d: SendDescriptors) {}
+  #w(slot: number): number {
+    return (slot * this.d.slotBytes) >> 3;
+  }
+  #h(slot: number): number {
+    return (slot * this.d.slotBytes) >> 2;
+  }
+  #sge(slot: number, sge: number): number {
+    return slot * this.d.slotBytes + this.d.headerBytes + sge * SGE_BYTES;
+  }
+  flags(slot: number): number {
+    return this.d.u32[this.#h(slot) + 9]!;
+  }
+  setFlag(slot: number, flag: number, on: boolean): void {
+    const i = this.#h(slot) + 9;
+    this.d.u32[i] = on ? this.d.u32[i]! | flag : this.d.u32[i]! & ~flag;
+  }
+  opcode(slot: number): number {
+    return this.d.u32[this.#h(slot) + 8]!;
+  }
+  sgeCount(slot: number): number {
+    return this.d.u32[this.#h(slot) + 12]!;
+  }
+  setId(slot: number, id: bigint): void {
+    this.d.u64[this.#w(slot)] = id;
+  }
+  setImm(slot: number, imm: number): void {
+    this.d.u32[this.#h(slot) + 10] = imm;
+  }
+  setRemoteOffset(slot: number, offset: number): void {
+    this.d.f64[this.#w(slot) + 7] = offset;
+  }
+  sgeOffset(slot: number, sge: number): number {
+    return this.d.f64[(this.#sge(slot, sge) >> 3) + 1]!;
+  }
+  sgeLength(slot: number, sge: number): number {
+    return this.d.u32[(this.#sge(slot, sge) >> 2) + 4]!;
+  }
+  setSge(slot: number, sge: number, offset: number, length: number): void {
+    const at = this.#sge(slot, sge);
+    this.d.f64[(at >> 3) + 1] = offset;
+    this.d.u32[(at >> 2) + 4] = length;
+  }
+}
+
 /** @internal Encodes receive work requests. */
 export class RecvDescriptors extends Descriptors {
   constructor(slots: number, maxSge: number) {

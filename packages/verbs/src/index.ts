@@ -66,6 +66,7 @@ export {
   type QpPhase,
 } from './qp.js';
 export type { RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './descriptors.js';
+export { PreparedSends } from './prepared.js';
 export { SharedReceiveQueue, type SrqOptions } from './srq.js';
 export { AddressHandle } from './ah.js';
 export { MemoryWindow, type BindOptions } from './mw.js';

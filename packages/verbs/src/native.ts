@@ -73,7 +73,11 @@ export interface NativeQueuePair extends NativeResource {
   modify(attrs: Record<string, unknown>): void;
   query(): Record<string, unknown>;
   bindDescriptors(send: ArrayBuffer, recv?: ArrayBuffer): void;
-  postSend(count: number): void;
+  /** Posts slots [0, count) of descriptor bank `bank` (0: the QP's own). */
+  postSend(count: number, bank?: number): void;
+  /** Binds a prepared set's descriptors; returns its bank id (>= 1). */
+  bindSendBank(send: ArrayBuffer): number;
+  unbindSendBank(bank: number): void;
   postRecv(count: number): void;
 }
 

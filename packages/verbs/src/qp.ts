@@ -15,6 +15,7 @@ import { CompletionQueue } from './cq.js';
 import { rawAhAttr } from './ah.js';
 import { SharedReceiveQueue } from './srq.js';
 import { RecvDescriptors, SendDescriptors, type RecvWr, type SendWr } from './descriptors.js';
+import { PreparedSends } from './prepared.js';
 import { rdmaError } from './errors.js';
 import { formatGid, parseGid } from './gid.js';
 import { native, type NativeQueuePair } from './native.js';
@@ -442,8 +443,13 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
    * Posts one work request or a chain of them (one doorbell). Validates
    * every request before posting any. Throws RdmaError on refusal, with
    * `posted` = how many of the list went out.
+   *
+   * @param count With an array: post only its first `count` requests
+   *   (default all), so one preallocated array serves batches of any size.
+   *   For the same requests again and again, {@link prepareSend} skips
+   *   re-encoding them.
    */
-  postSend(this: QueuePair<'ready'>, wrs: SendWr | readonly SendWr[]): void {
+  postSend(this: QueuePair<'ready'>, wrs: SendWr | readonly SendWr[], count?: number): void {
     const m = 'ibv_post_send';
     // No `closed` check here: the addon refuses a closed QP (EBADF) and any
     // SGE whose region is closed, and each check from JS is an N-API call.
@@ -455,7 +461,7 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     const maxInline = this.cap.maxInlineData;
     const ud = this.type === 'UD';
     if (Array.isArray(wrs)) {
-      const n = wrs.length;
+      const n = count === undefined ? wrs.length : int(m, 'count', count, 0, wrs.length);
       if (n === 0) return;
       if (n > this.#send.slots) throw new RangeError(`${m}: ${n} work requests exceed the send queue depth ${this.#send.slots}`);
       for (let i = 0; i < n; i++) this.#send.write(m, i, wrs[i], pd, maxInline, ud);
@@ -464,6 +470,25 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
       this.#send.write(m, 0, wrs as SendWr, pd, maxInline, ud);
       this._native.postSend(1);
     }
+  }
+
+  /**
+   * Validates and encodes send work requests once; the returned set posts
+   * them with one native call each ({@link PreparedSends.post}) and changes
+   * single fields in place between posts. Up to `cap.maxSendWr` requests.
+   */
+  prepareSend(this: QueuePair<'ready'>, wrs: readonly SendWr[]): PreparedSends {
+    assertOpen(this.closed, 'QueuePair.prepareSend', 'QueuePair');
+    return new PreparedSends(this, wrs);
+  }
+
+  /** @internal Posts `count` requests of a prepared set's descriptor bank. */
+  _postBank(bank: number, count: number): void {
+    if (!POSTABLE_SEND.has(this.#state)) {
+      assertOpen(this.closed, 'ibv_post_send', 'QueuePair');
+      throw rdmaError('ibv_post_send', 'EINVAL', `QP ${this.qpn} is in state ${this.#state}; connect() it (to RTS) before sending`);
+    }
+    this._native.postSend(count, bank);
   }
 
   /** Posts one receive work request or a chain of them. */

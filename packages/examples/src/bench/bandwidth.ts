@@ -11,7 +11,7 @@
  * the event loop; the `-e` loops sleep in `cq.pollWait` when the CQ is empty.
  * @module
  */
-import { CompletionBatch, type RecvWr, type SendWr } from '@rdmajs/verbs';
+import { CompletionBatch, type PreparedSends, type RecvWr, type SendWr } from '@rdmajs/verbs';
 
 import type { RunParams } from './options.js';
 import type { Resources } from './resources.js';
@@ -92,6 +92,12 @@ export class BwStream {
   /** The last request of a phase: signaled; for SEND, carries {@link STOP_IMM}. */
   readonly #tail: SendWr;
   readonly #all: SendWr[];
+  // The same, validated and encoded once per message size (prepareSend):
+  // posting is one native call, `signaled` flips in place.
+  #pSingle!: PreparedSends;
+  #pTail!: PreparedSends;
+  #pList!: PreparedSends;
+  #pFinal!: PreparedSends;
   readonly #batch: CompletionBatch;
   readonly #covers: CoverRing;
 
@@ -132,6 +138,16 @@ export class BwStream {
     this.#all = [this.#single, this.#tail, ...this.#list];
     this.#batch = new CompletionBatch(Math.max(16, params.txDepth));
     this.#covers = new CoverRing(params.txDepth + 1);
+    this.#prepare();
+  }
+
+  #prepare(): void {
+    const qp = this.#res.qp;
+    for (const p of [this.#pSingle, this.#pTail, this.#pList, this.#pFinal]) p?.close();
+    this.#pSingle = qp.prepareSend([this.#single]);
+    this.#pTail = qp.prepareSend([this.#tail]);
+    this.#pList = qp.prepareSend(this.#list);
+    this.#pFinal = qp.prepareSend(this.#finalList);
   }
 
   /** Sets the message size of every request (atomics stay 8 bytes). */
@@ -141,6 +157,7 @@ export class BwStream {
       if (wr.opcode !== 'ATOMIC_FETCH_AND_ADD') wr.sg![0]!.length = size;
       if (wr.inline !== undefined) wr.inline = inline;
     }
+    this.#prepare();
   }
 
   /** Runs one phase, busy-polling or event-driven. */
@@ -151,25 +168,24 @@ export class BwStream {
 
   /** Posts the next request or chain; returns the new posted count. */
   #post(posted: number, total: number): number {
-    const qp = this.#res.qp;
     const l = this.#postList;
     const next = posted + l;
     if (l === 1) {
       if (next >= total) {
-        qp.postSend(this.#tail);
+        this.#pTail.post();
         this.#covers.push(next - this.#covered);
         this.#covered = next;
       } else {
         const signaled = next % this.#cqMod === 0;
-        this.#single.signaled = signaled;
-        qp.postSend(this.#single);
+        this.#pSingle.setSignaled(0, signaled);
+        this.#pSingle.post();
         if (signaled) {
           this.#covers.push(next - this.#covered);
           this.#covered = next;
         }
       }
     } else {
-      qp.postSend(next >= total ? this.#finalList : this.#list);
+      (next >= total ? this.#pFinal : this.#pList).post();
       for (let k = this.#cqMod; k <= l; k += this.#cqMod) this.#covers.push(this.#cqMod);
       this.#covered = next;
     }

@@ -155,6 +155,31 @@ export async function hotpath(scale = 1): Promise<HotpathRow[]> {
         }),
       ),
     );
+    // The same requests prepared once (qp.prepareSend): a post is the native call.
+    const pWrite = a.prepareSend([write]);
+    const pChain = a.prepareSend(chain);
+    rows.push(
+      await measure('WRITE 64 B: prepared.post() + reap', N(2000), 1, (n) =>
+        timed(() => {
+          for (let i = 0; i < n; i++) {
+            pWrite.post();
+            drain(cqA, batch, 1);
+          }
+        }),
+      ),
+    );
+    rows.push(
+      await measure('WRITE 64 B x16 chain: prepared.post(), per WR', N(4000), 16, (n) =>
+        timed(() => {
+          for (let i = 0; i < n; i += 16) {
+            pChain.post();
+            drain(cqA, batch, 1);
+          }
+        }),
+      ),
+    );
+    pWrite.close();
+    pChain.close();
     a.postSend(chain);
     drain(cqA, batch, 1);
     rows.push(

@@ -17,7 +17,7 @@
  * write_lat (messages of 1 byte: the server counts instead).
  * @module
  */
-import { CompletionBatch, type CompletionQueue, type RecvWr, type SendWr } from '@rdmajs/verbs';
+import { CompletionBatch, type CompletionQueue, type PreparedSends, type RecvWr, type SendWr } from '@rdmajs/verbs';
 
 import { STOP_IMM, failed, type Phase } from './bandwidth.js';
 import type { RunParams } from './options.js';
@@ -89,6 +89,8 @@ abstract class PingPong {
 export class SendPingPong extends PingPong {
   readonly #send: SendWr;
   readonly #stop: SendWr;
+  #pSend!: PreparedSends;
+  #pStop!: PreparedSends;
   readonly #recvChain: RecvWr[];
   /** Receives consumed and not yet reposted. */
   #deficit = 0;
@@ -115,6 +117,11 @@ export class SendPingPong extends PingPong {
   setSize(size: number, inlineSize: number): void {
     this.#send.sg![0]!.length = size; // shared with #stop
     this.#send.inline = this.#stop.inline = size <= inlineSize && size <= this.res.maxInline;
+    // Encoded once per size: a post is one native call, `signaled` flips in place.
+    this.#pSend?.close();
+    this.#pStop?.close();
+    this.#pSend = this.res.qp.prepareSend([this.#send]);
+    this.#pStop = this.res.qp.prepareSend([this.#stop]);
   }
 
   client(phase: Phase): Promise<LatRun> {
@@ -126,19 +133,19 @@ export class SendPingPong extends PingPong {
   }
 
   #clientBusy(phase: Phase): LatRun {
-    const { qp, sendCq, recvCq } = this.res;
+    const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog;
     const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
     let total = phase.durationMs > 0 ? Infinity : phase.total;
     let i = 0;
     for (;;) {
       const last = i + 1 >= total;
-      const wr = last ? this.#stop : this.#send;
+      const wr = last ? this.#pStop : this.#pSend;
       const signaled = last || (i + 1) % this.cqMod === 0;
-      wr.signaled = signaled;
+      wr.setSignaled(0, signaled);
       const t = performance.now();
       this.stamps.ensure(i)[i] = t;
-      qp.postSend(wr);
+      wr.post();
       i++;
       if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
       this.spin(recvCq, this.recvBatch, dog, i);
@@ -151,7 +158,7 @@ export class SendPingPong extends PingPong {
   }
 
   async #clientEvents(phase: Phase): Promise<LatRun> {
-    const { qp, sendCq, recvCq } = this.res;
+    const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog.arm();
     const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
     let total = phase.durationMs > 0 ? Infinity : phase.total;
@@ -159,12 +166,12 @@ export class SendPingPong extends PingPong {
     try {
       for (;;) {
         const last = i + 1 >= total;
-        const wr = last ? this.#stop : this.#send;
+        const wr = last ? this.#pStop : this.#pSend;
         const signaled = last || (i + 1) % this.cqMod === 0;
-        wr.signaled = signaled;
+        wr.setSignaled(0, signaled);
         const t = performance.now();
         this.stamps.ensure(i)[i] = t;
-        qp.postSend(wr);
+        wr.post();
         dog.count = ++i;
         if (signaled) await this.sleep(sendCq, this.sendBatch);
         await this.sleep(recvCq, this.recvBatch);
@@ -179,17 +186,17 @@ export class SendPingPong extends PingPong {
   }
 
   #serverBusy(phase: Phase): number {
-    const { qp, sendCq, recvCq } = this.res;
+    const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog;
     let i = 0;
     for (;;) {
       this.spin(recvCq, this.recvBatch, dog, i);
       const stop = this.recvBatch.imm(0) === STOP_IMM;
       this.#consumed();
-      const wr = stop ? this.#stop : this.#send;
+      const wr = stop ? this.#pStop : this.#pSend;
       const signaled = stop || (i + 1) % this.cqMod === 0;
-      wr.signaled = signaled;
-      qp.postSend(wr);
+      wr.setSignaled(0, signaled);
+      wr.post();
       i++;
       if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
       if (stop) return i;
@@ -197,7 +204,7 @@ export class SendPingPong extends PingPong {
   }
 
   async #serverEvents(phase: Phase): Promise<number> {
-    const { qp, sendCq, recvCq } = this.res;
+    const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog.arm();
     let i = 0;
     try {
@@ -205,10 +212,10 @@ export class SendPingPong extends PingPong {
         await this.sleep(recvCq, this.recvBatch);
         const stop = this.recvBatch.imm(0) === STOP_IMM;
         this.#consumed();
-        const wr = stop ? this.#stop : this.#send;
+        const wr = stop ? this.#pStop : this.#pSend;
         const signaled = stop || (i + 1) % this.cqMod === 0;
-        wr.signaled = signaled;
-        qp.postSend(wr);
+        wr.setSignaled(0, signaled);
+        wr.post();
         dog.count = ++i;
         if (signaled) await this.sleep(sendCq, this.sendBatch);
         if (stop) return i;
@@ -222,6 +229,7 @@ export class SendPingPong extends PingPong {
 /** write_lat. */
 export class WritePingPong extends PingPong {
   readonly #wr: SendWr;
+  #pWr!: PreparedSends;
   /** The whole registered buffer, for polling and stamping bytes. */
   readonly #view: Uint8Array;
   #size = 1;
@@ -246,6 +254,8 @@ export class WritePingPong extends PingPong {
     this.#size = size;
     this.#wr.sg![0]!.length = size;
     this.#wr.inline = size <= inlineSize && size <= this.res.maxInline;
+    this.#pWr?.close();
+    this.#pWr = this.res.qp.prepareSend([this.#wr]);
   }
 
   #next(): number {
@@ -264,7 +274,7 @@ export class WritePingPong extends PingPong {
   }
 
   client(phase: Phase): Promise<LatRun> {
-    const { qp, sendCq } = this.res;
+    const { sendCq } = this.res;
     const dog = phase.watchdog;
     const view = this.#view;
     const flagAt = this.res.layout.sendOffset;
@@ -279,10 +289,10 @@ export class WritePingPong extends PingPong {
       if (flagged) view[flagAt] = last ? 1 : 0;
       view[seqAt] = seq;
       const signaled = last || (i + 1) % this.cqMod === 0;
-      this.#wr.signaled = signaled;
+      this.#pWr.setSignaled(0, signaled);
       const t = performance.now();
       this.stamps.ensure(i)[i] = t;
-      qp.postSend(this.#wr);
+      this.#pWr.post();
       i++;
       if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
       this.#await(seq, dog, i);
@@ -294,7 +304,7 @@ export class WritePingPong extends PingPong {
   }
 
   server(phase: Phase): Promise<number> {
-    const { qp, sendCq } = this.res;
+    const { sendCq } = this.res;
     const dog = phase.watchdog;
     const view = this.#view;
     const flagAt = this.res.layout.sendOffset;
@@ -309,8 +319,8 @@ export class WritePingPong extends PingPong {
       if (flagged) view[flagAt] = stop ? 1 : 0;
       view[seqAt] = seq;
       const signaled = stop || (i + 1) % this.cqMod === 0;
-      this.#wr.signaled = signaled;
-      qp.postSend(this.#wr);
+      this.#pWr.setSignaled(0, signaled);
+      this.#pWr.post();
       i++;
       if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
       if (stop) return Promise.resolve(i);
@@ -321,6 +331,7 @@ export class WritePingPong extends PingPong {
 /** read_lat: the client reads, one READ at a time; the server only holds its memory. */
 export class ReadPingPong extends PingPong {
   readonly #wr: SendWr;
+  #pWr!: PreparedSends;
 
   constructor(res: Resources, params: RunParams, events: boolean) {
     super(res, params, events);
@@ -335,10 +346,12 @@ export class ReadPingPong extends PingPong {
 
   setSize(size: number): void {
     this.#wr.sg![0]!.length = size;
+    this.#pWr?.close();
+    this.#pWr = this.res.qp.prepareSend([this.#wr]);
   }
 
   async client(phase: Phase): Promise<LatRun> {
-    const { qp, sendCq } = this.res;
+    const { sendCq } = this.res;
     const dog = this.events ? phase.watchdog.arm() : phase.watchdog;
     const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
     const total = phase.durationMs > 0 ? Infinity : phase.total;
@@ -347,7 +360,7 @@ export class ReadPingPong extends PingPong {
       while (i < total) {
         const t = performance.now();
         this.stamps.ensure(i)[i] = t;
-        qp.postSend(this.#wr);
+        this.#pWr.post();
         i++;
         if (this.events) {
           dog.count = i;

@@ -225,7 +225,16 @@ describe('bad input never crashes', () => {
       run(() => nq.postSend!(v));
       run(() => nq.postRecv!(v));
       run(() => nq.bindDescriptors!(v, v));
+      run(() => ncq.poll!(1, v));
+      run(() => ncq.arm!(v));
+      run(() => nq.postSend!(1, v));
+      run(() => nq.bindSendBank!(v));
+      run(() => nq.unbindSendBank!(v));
     }
+    // Prepared-set banks: ids that were never bound, or were unbound, are refused.
+    run(() => nq.postSend!(1, 99));
+    run(() => nq.unbindSendBank!(0)); // the QP's own descriptors cannot be unbound
+    run(() => nq.bindSendBank!(new ArrayBuffer(0)));
     // A rebound, tiny descriptor buffer: counts past it are refused.
     const tiny = pd.createQp({ sendCq: cq });
     const nt = tiny._native as unknown as Record<string, (...a: unknown[]) => unknown>;

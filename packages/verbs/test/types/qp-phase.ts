@@ -26,3 +26,11 @@ prepared.ready().postSend([]);
 declare const unknown: QueuePair;
 // @ts-expect-error phase unknown
 unknown.postSend([]);
+
+// Prepared send sets come from ready QPs only, and post with no arguments.
+// @ts-expect-error a prepared (unconnected) QP cannot prepare sends
+prepared.prepareSend([{}]);
+const set = connected.prepareSend([{ opcode: 'SEND' }]);
+set.setSignaled(0, true);
+set.post();
+set.post(1);
