@@ -19,7 +19,7 @@ describe('rdma_cm under load (one testbed VM)', () => {
     const script = [
       '(while :; do awk \'/MemAvailable/ {print $2}\' /proc/meminfo; sleep 1; done > /tmp/rdmajs-mem) & sampler=$!',
       'start=$(date +%s)',
-      `node_modules/.bin/vitest run --project device packages/verbs/test/device/cm.test.ts -t 'serves ${CLIENTS} clients'`,
+      'node_modules/.bin/vitest run --project device packages/verbs/test/device/cm-clients.test.ts',
       'rc=$?',
       'kill $sampler',
       'echo "[64-clients] vitest took $(($(date +%s) - start)) s; MemTotal $(awk \'/MemTotal/ {print int($2/1024)}\' /proc/meminfo) MiB; lowest MemAvailable $(sort -n /tmp/rdmajs-mem | head -1 | awk \'{print int($1/1024)}\') MiB"',
