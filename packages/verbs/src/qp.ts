@@ -462,7 +462,7 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     const ud = this.type === 'UD';
     if (Array.isArray(wrs)) {
       const n = count === undefined ? wrs.length : int(m, 'count', count, 0, wrs.length);
-      if (n === 0) return;
+      if (n === 0) return assertOpen(this.closed, m, 'QueuePair'); // nothing for the addon to refuse
       if (n > this.#send.slots) throw new RangeError(`${m}: ${n} work requests exceed the send queue depth ${this.#send.slots}`);
       for (let i = 0; i < n; i++) this.#send.write(m, i, wrs[i], pd, maxInline, ud);
       this._native.postSend(n);
@@ -502,7 +502,7 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     const pd = this.pd;
     if (Array.isArray(wrs)) {
       const n = wrs.length;
-      if (n === 0) return;
+      if (n === 0) return assertOpen(this.closed, m, 'QueuePair');
       if (n > this.#recv.slots) throw new RangeError(`${m}: ${n} work requests exceed the receive queue depth ${this.#recv.slots}`);
       for (let i = 0; i < n; i++) this.#recv.write(m, i, wrs[i], pd);
       this._native.postRecv(n);

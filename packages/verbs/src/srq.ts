@@ -60,7 +60,7 @@ export class SharedReceiveQueue implements Disposable {
       return;
     }
     const n = wrs.length;
-    if (n === 0) return;
+    if (n === 0) return assertOpen(this.closed, m, 'SharedReceiveQueue');
     if (n > this.#recv.slots) throw new RangeError(`${m}: ${n} work requests exceed the SRQ depth ${this.#recv.slots}`);
     for (let i = 0; i < n; i++) this.#recv.write(m, i, wrs[i]!, this.pd);
     this._native.postRecv(n);

@@ -287,6 +287,8 @@ describe('errors', () => {
     pd.close();
     expect(qp.closed).toBe(true);
     expect(() => qp.postSend({})).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'ibv_post_send' }));
+    expect(() => qp.postSend([])).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'ibv_post_send' }));
+    expect(() => qp.postRecv([])).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'ibv_post_recv' }));
     expect(() => pd.allocateMemory(64)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'ibv_reg_mr' }));
     expect(cq.closed).toBe(false);
 
