@@ -93,7 +93,7 @@ for r in $(seq "$REPEAT"); do
     rstream_run "$row" "$1" "$2" -T s
     rdmajs_run "$row" "node net" --transport net -S "$1" -C "$2"
     rdmajs_run "$row" "sdp" -S "$1" -C "$2"
-    rdmajs_run "$row" "sdp --busy 50" --busy 50 -S "$1" -C "$2"
+    rdmajs_run "$row" "sdp --busy 1000" --busy 1000 -S "$1" -C "$2"
   done
   row="stream 64 KiB writes"
   N=$(q 2000)
@@ -103,7 +103,7 @@ for r in $(seq "$REPEAT"); do
   record "$row" "ib_write_bw" MiB/s "$v"
   rdmajs_run "$row" "node net" --transport net --stream -S 65536 -C "$N"
   rdmajs_run "$row" "sdp" --stream -S 65536 -C "$N"
-  rdmajs_run "$row" "sdp, 4 MiB ring" --stream --ring 4194304 -S 65536 -C "$N"
+  rdmajs_run "$row" "sdp, zero-copy" --stream --zero-copy 65536 -S 65536 -C "$N"
 done
 say "done in $(($(date +%s) - started)) s"
 

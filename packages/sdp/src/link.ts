@@ -27,7 +27,8 @@ import {
 
 import type { DeviceHandle } from './device.js';
 import { sdpError } from './errors.js';
-import { CONTROL_RESERVE, CREDIT_BYTES, Kind, VERSION, advance, dist, imm, immKind, immValue, validCursor, type Hello } from './protocol.js';
+import { ZeroCopyCache } from './zerocopy.js';
+import { CONTROL_RESERVE, CREDIT_BYTES, Kind, MAX_RING, MIN_RING, VERSION, advance, dist, imm, immKind, immValue, validCursor, type Hello } from './protocol.js';
 
 /** Tunables of one connection (defaults suit 1–10 GbE-class links). */
 export interface LinkOptions {
@@ -37,8 +38,32 @@ export interface LinkOptions {
   recvCredits?: number;
   /** Spin this long on the CQ before sleeping (latency vs CPU). Default 0. */
   busyPollUs?: number;
+  /**
+   * Writes of at least this many bytes are sent straight from the caller's
+   * buffer (registered the second time that buffer is written) instead of
+   * being copied; their write callback runs once the peer's NIC has them.
+   * 0 disables. Default 256 KiB.
+   */
+  zeroCopyThreshold?: number;
   /** RDMA device (default: the first with an active port). */
   device?: string;
+}
+
+/** Throws a TypeError/RangeError naming `method` for a bad {@link LinkOptions} field. */
+export function checkLinkOptions(method: string, o: LinkOptions): void {
+  const int = (name: keyof LinkOptions, min: number, max: number, pow2 = false) => {
+    const v = o[name];
+    if (v === undefined) return;
+    if (typeof v !== 'number') throw new TypeError(`${method}: ${name} must be a number; got ${typeof v}`);
+    if (!Number.isInteger(v) || v < min || v > max || (pow2 && (v & (v - 1)) !== 0)) {
+      throw new RangeError(`${method}: ${name} must be ${pow2 ? 'a power of two' : 'an integer'} in [${min}, ${max}]; got ${v}`);
+    }
+  };
+  int('ringSize', MIN_RING, MAX_RING, true);
+  int('recvCredits', CONTROL_RESERVE + 1, SEND_WR * 64);
+  int('busyPollUs', 0, 1_000_000);
+  int('zeroCopyThreshold', 0, 2 ** 32);
+  if (o.device !== undefined && typeof o.device !== 'string') throw new TypeError(`${method}: device must be a string`);
 }
 
 export interface LinkHooks {
@@ -59,16 +84,30 @@ export interface LinkHooks {
 
 const SEND_WR = 256;
 const DEFAULT_RING = 1 << 20;
+// Below this, copying wins: a zero-copy write's callback waits for its
+// completion, so a writer that waits for each callback (pipe, drain) has one
+// write in flight instead of a ring's worth.
+const DEFAULT_ZERO_COPY = 256 * 1024;
 const DEFAULT_CREDITS = 128 + CONTROL_RESERVE;
 // One DATA batch at most this big, so the receiver can work on one batch
 // while the next is on the wire.
 const BATCH_MAX = 256 * 1024;
 // Bytes handed to the reader per chunk (what net reads at a time).
 const DELIVER_MAX = 64 * 1024;
-// Delivered chunks are cut from slabs of this size: one allocation per
-// slab instead of one per chunk (as Node's own Buffer pool does).
-const SLAB_BYTES = 1 << 20;
-// Completion batches handled in one go before yielding to the event loop.
+// Small delivered chunks are cut from slabs of this size: one allocation
+// per slab instead of one per chunk (as Node's own Buffer pool does).
+// Kept under malloc's mmap threshold (128 KiB): a fresh mmap per slab
+// costs page faults and zeroing on every byte (half the copy rate).
+const SLAB_BYTES = 64 * 1024;
+// Chunks at least this big get a buffer of their own.
+const OWN_BUFFER_MIN = 16 * 1024;
+// DATA messages up to this size go inline (copied into the work request):
+// the NIC (or rxe's kernel side) does not read the mirror for them.
+const INLINE_MAX = 64;
+// Consumed receives are reposted in batches of this many (one verbs call
+// instead of one per message); at once when the peer waits for them.
+const REPOST_BATCH = 16;
+// Completion batches handled back to back before yielding to the event loop.
 const DRAIN_BUDGET = 8;
 // A data chain asks for a completion at least this often.
 const SIGNAL_EVERY = 16;
@@ -84,6 +123,7 @@ export class LocalSide {
   readonly ringSize: number;
   readonly recvCredits: number;
   readonly busyPollUs: number;
+  readonly zeroCopyThreshold: number;
 
   constructor(
     readonly dev: DeviceHandle,
@@ -92,6 +132,7 @@ export class LocalSide {
     this.ringSize = options.ringSize ?? DEFAULT_RING;
     this.recvCredits = options.recvCredits ?? DEFAULT_CREDITS;
     this.busyPollUs = options.busyPollUs ?? 0;
+    this.zeroCopyThreshold = options.zeroCopyThreshold ?? DEFAULT_ZERO_COPY;
     this.pd = dev.ctx.allocPd();
     try {
       this.cq = dev.ctx.createCq({ entries: SEND_WR + this.recvCredits + 16, channel: dev.channel });
@@ -111,7 +152,7 @@ export class LocalSide {
     return {
       sendCq: this.cq,
       recvCq: this.cq,
-      cap: { maxSendWr: SEND_WR, maxRecvWr: this.recvCredits, maxSendSge: 1, maxRecvSge: 1, maxInlineData: CREDIT_BYTES },
+      cap: { maxSendWr: SEND_WR, maxRecvWr: this.recvCredits, maxSendSge: 1, maxRecvSge: 1, maxInlineData: INLINE_MAX },
     };
   }
 
@@ -152,6 +193,7 @@ export class Link {
   #consumed = 0;
   #announced = 0;
   #reposted = 0;
+  #toRepost = 0; // receives consumed, not reposted yet
   #announcedReposts = 0;
   #peerBlocked = false;
   #paused = false;
@@ -202,6 +244,19 @@ export class Link {
   readonly #creditWake: SendWr[];
   readonly #recvChains: RecvWr[][] = [];
 
+  // Zero-copy sends: WRITEs from the caller's registered buffer, and the
+  // write callbacks waiting for the chain that read it to complete.
+  readonly #zc: ZeroCopyCache | undefined;
+  readonly #zcA: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
+  readonly #zcB: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number }; imm: number };
+  readonly #zcOne: SendWr[];
+  readonly #zcTwo: SendWr[];
+  #sentWaiters: Array<{ chain: number; done: (err?: Error) => void }> = [];
+  #lastZeroCopy = -1;
+  /** Bytes sent by {@link sendZeroCopy}. */
+  zeroCopyBytes = 0;
+  #processing = false;
+
   #drainWaiters: Array<() => void> = [];
   // After an early accept: hold every send until the peer is known ready
   // (rdma_cm's confirmation, or its first message).
@@ -234,6 +289,11 @@ export class Link {
     this.#wrB = { opcode: 'RDMA_WRITE_WITH_IMM', sg: [sge()], remote: target(), imm: 0, signaled: true };
     this.#one = [this.#wrB];
     this.#two = [this.#wrA, this.#wrB];
+    this.#zc = local.zeroCopyThreshold > 0 ? new ZeroCopyCache(local.pd) : undefined;
+    this.#zcA = { opcode: 'RDMA_WRITE', sg: [sge()], remote: target(), signaled: false };
+    this.#zcB = { opcode: 'RDMA_WRITE_WITH_IMM', sg: [sge()], remote: target(), imm: 0, signaled: true };
+    this.#zcOne = [this.#zcB];
+    this.#zcTwo = [this.#zcA, this.#zcB];
     this.#ctl = { opcode: 'SEND_WITH_IMM', sg: [], imm: 0, signaled: true };
     this.#ctlOne = [this.#ctl];
     this.#creditWr = {
@@ -294,6 +354,74 @@ export class Link {
     return taken;
   }
 
+  /**
+   * Sends as much of `src[from..]` as credit allows straight from `src`'s
+   * memory (no copy), if it is big enough and its region is registered (or
+   * worth registering now); returns the bytes taken, 0 to make the caller
+   * copy instead. Bytes taken this way must not change until
+   * {@link whenSent} reports.
+   */
+  sendZeroCopy(src: Buffer, from: number): number {
+    const zc = this.#zc;
+    const want = src.length - from;
+    // The write's size decides, not what is left of it: the rest of a big
+    // write stays zero-copy after a partial send.
+    if (!zc || src.length < this.#local.zeroCopyThreshold || want === 0 || !this.sendable || this.#gated) return 0;
+    this.flush();
+    // Copied-in bytes go first (DATA counts bytes in stream order).
+    if (this.#posted !== this.#tail || this.#sqFree < 2 || this.#msgCredits() <= CONTROL_RESERVE) return 0;
+    this.#readCredits();
+    const len = Math.min(this.writableBytes, want, BATCH_MAX);
+    if (len === 0) return 0;
+    const mr = zc.lookup(src, this.#chainsDone);
+    if (!mr) return 0;
+    const base = src.byteOffset + from;
+    const pos = this.#tail & this.#peerMask;
+    const first = Math.min(len, this.#peerSize - pos);
+    const b = this.#zcB;
+    b.sg[0].mr = mr;
+    if (first < len) {
+      const a = this.#zcA;
+      a.sg[0].mr = mr;
+      a.sg[0].offset = base;
+      a.sg[0].length = first;
+      a.remote.offset = pos;
+      b.sg[0].offset = base + first;
+      b.sg[0].length = len - first;
+      b.remote.offset = 0;
+    } else {
+      b.sg[0].offset = base;
+      b.sg[0].length = len;
+      b.remote.offset = pos;
+    }
+    b.imm = imm(Kind.DATA, len);
+    if (!this.#post(first < len ? this.#zcTwo : this.#zcOne)) return 0;
+    this.#lastZeroCopy = this.#chainsPosted - 1; // zero-copy chains are signaled
+    zc.used(src, this.#lastZeroCopy);
+    this.#sentMsgs = advance(this.#sentMsgs, 1);
+    this.#tail = advance(this.#tail, len);
+    this.#posted = this.#tail;
+    this.zeroCopyBytes += len;
+    return len;
+  }
+
+  /**
+   * Runs `done` once every zero-copy send so far has completed (the NIC no
+   * longer reads the caller's buffers), or with the error that ended the
+   * connection.
+   */
+  whenSent(done: (err?: Error) => void): void {
+    // Software RDMA (rxe) often completes inside the post: look once now
+    // rather than after the completion channel's wake-up.
+    if (this.#lastZeroCopy >= this.#chainsDone && !this.#processing && !this.#dead) {
+      const n = this.#local.cq.pollInto(this.#batch);
+      if (n > 0) this.#process(n);
+    }
+    if (this.#lastZeroCopy < this.#chainsDone) return done();
+    if (this.#dead) return done(sdpError('EPIPE', 'write', 'the connection is closed'));
+    this.#sentWaiters.push({ chain: this.#lastZeroCopy, done });
+  }
+
   /** Tells the peer we are waiting for credit (once per blocked episode). */
   blocked(): void {
     if (this.#blockedSent || !this.sendable) return;
@@ -333,6 +461,7 @@ export class Link {
         b.remote.offset = pos;
       }
       b.imm = imm(Kind.DATA, len);
+      b.inline = len <= INLINE_MAX && first === len;
       if (!this.#post(wrs, true)) return;
       this.#sentMsgs = advance(this.#sentMsgs, 1);
       this.#posted = advance(this.#posted, len);
@@ -418,7 +547,9 @@ export class Link {
     } finally {
       this.#closed = true;
       this.#local.close();
-      this.#finDone.splice(0).forEach((d) => d(sdpError('EPIPE', 'write', 'the connection closed before the peer had all the data')));
+      const gone = sdpError('EPIPE', 'write', 'the connection closed before the peer had all the data');
+      this.#finDone.splice(0).forEach((d) => d(gone));
+      this.#sentWaiters.splice(0).forEach((w) => w.done(gone));
     }
   }
 
@@ -485,33 +616,51 @@ export class Link {
     return true;
   }
 
+  // The batch is filled and processed in one synchronous step (never left
+  // full across an await), so other code may poll it when not #processing.
   async #run(): Promise<void> {
     const cq = this.#local.cq;
     const batch = this.#batch;
-    const options = { busyPollUs: this.#local.busyPollUs };
+    const spinUs = this.#local.busyPollUs;
+    let turns = 0;
     while (!this.#dead) {
-      let n: number;
       try {
-        n = await cq.pollWait(batch, options);
+        // Spinning holds the thread: let queued microtasks (a socket's
+        // batched flush) post their sends first.
+        if (spinUs > 0) await undefined;
+        let n = cq.pollInto(batch, spinUs);
+        if (n === 0) n = cq.armInto(batch);
+        if (n === 0) {
+          turns = 0;
+          await cq.wait();
+          continue;
+        }
         this.#process(n);
-        // Drain what else is there, within a budget, then give the loop a
-        // turn: a busy connection must not starve timers, rdma_cm events
-        // or other sockets (pollWait resolving at once is only a microtask).
-        for (let k = 0; k < DRAIN_BUDGET && n > 0 && !this.#dead; k++) {
-          n = cq.pollInto(batch);
-          if (n > 0) this.#process(n);
+        // A busy connection must not starve timers, rdma_cm events or
+        // other sockets: a turn of the event loop every few batches.
+        if (++turns >= DRAIN_BUDGET) {
+          turns = 0;
+          await new Promise((resolve) => setImmediate(resolve));
         }
       } catch (err) {
         if (!this.#dead) this.#die(err as Error);
         return;
       }
-      if (n > 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
   // `draining`: the QP was just flushed (disconnect); flush errors only
   // mark the end of what really arrived.
   #process(n: number, draining = false): void {
+    this.#processing = true;
+    try {
+      this.#processBatch(n, draining);
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  #processBatch(n: number, draining: boolean): void {
     const batch = this.#batch;
     let reposts = 0;
     let sendsDone = 0;
@@ -537,11 +686,13 @@ export class Link {
       }
     }
     if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted && this.#unsignaled === 0) this.#drainWaiters.splice(0).forEach((w) => w());
+    if (sendsDone > 0 && this.#sentWaiters.length > 0) this.#releaseSent();
     if (this.#dead) return;
     if (reposts > 0) {
-      this.#repost(reposts);
+      this.#toRepost += reposts;
       if (this.#gated) this.#openGate(); // the peer sent: it is ready
     }
+    if (this.#toRepost >= REPOST_BATCH || (this.#toRepost > 0 && this.#peerBlocked)) this.#repost();
     const moved = this.#readCredits();
     this.#deliver();
     this.flush();
@@ -590,8 +741,10 @@ export class Link {
     }
   }
 
-  #repost(n: number): void {
-    if (!this.sendable) return;
+  #repost(): void {
+    const n = this.#toRepost;
+    if (!this.sendable || n === 0) return;
+    this.#toRepost = 0;
     let wrs = this.#recvChains[n];
     if (!wrs) wrs = this.#recvChains[n] = new Array<RecvWr>(n).fill(EMPTY_RECV);
     try {
@@ -610,12 +763,16 @@ export class Link {
       while (!this.#paused && this.#consumed !== this.#head && !this.#dead && !this.#closing) {
         const pos = this.#consumed & this.#ringMask;
         const len = Math.min(dist(this.#head, this.#consumed), this.#ringMask + 1 - pos, DELIVER_MAX);
-        if (this.#slabUsed + len > this.#slab.length) {
-          this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-          this.#slabUsed = 0;
+        let chunk: Buffer;
+        if (len >= OWN_BUFFER_MIN) chunk = Buffer.allocUnsafeSlow(len);
+        else {
+          if (this.#slabUsed + len > this.#slab.length) {
+            this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+            this.#slabUsed = 0;
+          }
+          chunk = this.#slab.subarray(this.#slabUsed, this.#slabUsed + len);
+          this.#slabUsed += (len + 7) & ~7;
         }
-        const chunk = this.#slab.subarray(this.#slabUsed, this.#slabUsed + len);
-        this.#slabUsed += (len + 7) & ~7;
         this.#ring.copy(chunk, 0, pos, pos + len);
         this.#consumed = advance(this.#consumed, len);
         if (!this.#hooks.data(chunk)) this.#paused = true;
@@ -654,6 +811,14 @@ export class Link {
     this.#announcedReposts = this.#reposted;
   }
 
+  // Write callbacks of zero-copy sends whose chain completed, in order.
+  #releaseSent(): void {
+    const w = this.#sentWaiters;
+    let k = 0;
+    while (k < w.length && w[k]!.chain < this.#chainsDone) k++;
+    if (k > 0) w.splice(0, k).forEach((x) => x.done());
+  }
+
   #openGate(): void {
     if (!this.#gated) return;
     this.#gated = false;
@@ -682,6 +847,7 @@ export class Link {
     }
     this.#finDone.splice(0).forEach((d) => d(err));
     this.#drainWaiters.splice(0).forEach((w) => w());
+    this.#sentWaiters.splice(0).forEach((w) => w.done(err));
     if (!this.#closing) this.#hooks.fail(err);
   }
 

@@ -10,7 +10,7 @@ import { cm } from '@rdmajs/verbs';
 
 import { acquireDevice } from './device.js';
 import { fromCmError } from './errors.js';
-import { Link, LocalSide } from './link.js';
+import { Link, LocalSide, checkLinkOptions } from './link.js';
 import { HelloError, decodeHello, encodeHello } from './protocol.js';
 import { SdpSocket, type AddressInfo, type SocketOptions } from './socket.js';
 
@@ -50,6 +50,7 @@ export class Server extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions = {}, onConnection?: (socket: SdpSocket) => void) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('createServer: options must be an object');
+    checkLinkOptions('createServer', options);
     this.#options = options;
     if (onConnection !== undefined) {
       if (typeof onConnection !== 'function') throw new TypeError('createServer: connectionListener must be a function');

@@ -10,7 +10,7 @@ import { cm } from '@rdmajs/verbs';
 
 import { acquireDevice } from './device.js';
 import { fromCmError, sdpError } from './errors.js';
-import { Link, LocalSide, type LinkOptions } from './link.js';
+import { Link, LocalSide, checkLinkOptions, type LinkOptions } from './link.js';
 import { HelloError, decodeHello, encodeHello, type Hello } from './protocol.js';
 
 /** Options of {@link SdpSocket} itself (as `net.SocketConstructorOpts`). */
@@ -50,6 +50,8 @@ interface PendingWrite {
   chunks: Buffer[];
   index: number;
   offset: number;
+  /** Some bytes went zero-copy: the callback waits for their completion. */
+  zeroCopy: boolean;
   cb: (err?: Error | null) => void;
 }
 
@@ -76,6 +78,7 @@ export class SdpSocket extends Duplex {
 
   constructor(options: SocketOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('SdpSocket: options must be an object');
+    checkLinkOptions('SdpSocket', options);
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark,
@@ -96,6 +99,14 @@ export class SdpSocket extends Duplex {
   /** Bytes sent plus bytes still buffered for sending (as in `net`). */
   get bytesWritten(): number {
     return this.#written + this.writableLength;
+  }
+
+  /**
+   * Of {@link bytesWritten}, the bytes sent straight from the caller's
+   * buffers (zero-copy, see `zeroCopyThreshold`) rather than copied.
+   */
+  get zeroCopyBytes(): number {
+    return this.#link?.zeroCopyBytes ?? 0;
   }
 
   /** True until connected (as `net.Socket.pending`). */
@@ -222,12 +233,12 @@ export class SdpSocket extends Duplex {
   // ---- stream implementation -----------------------------------------
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#pending = { chunks: [chunk], index: 0, offset: 0, cb };
+    this.#pending = { chunks: [chunk], index: 0, offset: 0, zeroCopy: false, cb };
     this.#pump();
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    this.#pending = { chunks: chunks.map((c) => c.chunk), index: 0, offset: 0, cb };
+    this.#pending = { chunks: chunks.map((c) => c.chunk), index: 0, offset: 0, zeroCopy: false, cb };
     this.#pump();
   }
 
@@ -367,7 +378,9 @@ export class SdpSocket extends Duplex {
     }
     while (p.index < p.chunks.length) {
       const chunk = p.chunks[p.index]!;
-      const n = link.copyIn(chunk, p.offset);
+      let n = link.sendZeroCopy(chunk, p.offset);
+      if (n > 0) p.zeroCopy = true;
+      else n = link.copyIn(chunk, p.offset);
       this.#written += n;
       p.offset += n;
       if (p.offset < chunk.length) {
@@ -389,7 +402,11 @@ export class SdpSocket extends Duplex {
         this.#link?.flush();
       });
     }
-    p.cb();
+    // Like net's write callback, ours means the bytes no longer depend on
+    // the caller's buffer: at once for copied bytes, after the completion
+    // for zero-copy ones.
+    if (p.zeroCopy) link.whenSent((err) => p.cb(err));
+    else p.cb();
   }
 }
 

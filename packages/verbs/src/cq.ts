@@ -267,6 +267,23 @@ export class CompletionQueue implements Disposable {
   }
 
   /**
+   * Arms the CQ (`ibv_req_notify_cq`) and polls it once more, in one native
+   * call, so completions that landed just before the arming are not missed.
+   * When it returns 0 the CQ was empty and is armed: {@link wait} resolves
+   * on the next completion. For progress loops that poll and sleep by
+   * themselves (pollWait does this for you).
+   */
+  armInto(batch: CompletionBatch): number {
+    const m = 'ibv_req_notify_cq';
+    if (!(batch instanceof CompletionBatch)) throw new TypeError(`${m}: batch must be a CompletionBatch`);
+    assertOpen(this.closed, m, 'CompletionQueue');
+    if (!this.channel) throw rdmaError(m, 'EINVAL', 'the CQ was created without a completion channel');
+    const n = this.#arm(batch, batch.capacity);
+    this.#armed = true;
+    return n;
+  }
+
+  /**
    * Resolves once the CQ holds completions (or the NIC signalled it; a
    * wake-up can be spurious), sleeping on the event loop. Does not consume them.
    */

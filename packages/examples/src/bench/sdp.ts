@@ -26,6 +26,7 @@ export const SDP_USAGE = `usage: rdmajs-bench sdp [host] [options]
   --stream             one-way streaming instead of ping-pong
   --busy US            busy-poll the CQ up to US microseconds before sleeping (sdp)
   --ring N             SDP receive ring bytes (default 1 MiB)
+  --zero-copy N        SDP zero-copy threshold in bytes, 0 = always copy (default 256 KiB)
   --json               print the result as JSON`;
 
 export interface SdpBenchOptions {
@@ -37,6 +38,7 @@ export interface SdpBenchOptions {
   stream: boolean;
   busyPollUs: number;
   ringSize?: number;
+  zeroCopyThreshold?: number;
   json: boolean;
 }
 
@@ -80,6 +82,9 @@ export function parseSdpArgs(argv: string[]): SdpBenchOptions | 'help' {
       case '--ring':
         o.ringSize = num(a, argv[++i], 4096);
         break;
+      case '--zero-copy':
+        o.zeroCopyThreshold = num(a, argv[++i], 0);
+        break;
       case '--json':
         o.json = true;
         break;
@@ -96,7 +101,7 @@ const HEADER_BYTES = 13; // mode(1) size(4) count(8): the client tells the serve
 function listen(o: SdpBenchOptions, onSocket: (s: Duplex) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const server =
-      o.transport === 'sdp' ? sdp.createServer({ ringSize: o.ringSize, busyPollUs: o.busyPollUs, noDelay: true }, onSocket) : net.createServer({ noDelay: true }, onSocket);
+      o.transport === 'sdp' ? sdp.createServer({ ringSize: o.ringSize, busyPollUs: o.busyPollUs, zeroCopyThreshold: o.zeroCopyThreshold, noDelay: true }, onSocket) : net.createServer({ noDelay: true }, onSocket);
     server.once('error', reject);
     (server as net.Server).listen(o.port, '0.0.0.0', () => {
       process.stderr.write(`rdmajs-bench sdp: ${o.transport} server on port ${o.port}\n`);
@@ -162,7 +167,7 @@ function connect(o: SdpBenchOptions): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const s =
       o.transport === 'sdp'
-        ? sdp.connect({ host: o.host!, port: o.port, ringSize: o.ringSize, busyPollUs: o.busyPollUs, noDelay: true })
+        ? sdp.connect({ host: o.host!, port: o.port, ringSize: o.ringSize, busyPollUs: o.busyPollUs, zeroCopyThreshold: o.zeroCopyThreshold, noDelay: true })
         : net.connect({ host: o.host!, port: o.port, noDelay: true });
     s.once('error', reject);
     s.once('connect', () => resolve(s));

@@ -114,3 +114,25 @@ describe('drop-in match patterns', () => {
     expect(matchFromEnv(' 10.9.0.1:80, *:81 ')).toEqual(['10.9.0.1:80', '*:81']);
   });
 });
+
+describe('connection options', () => {
+  it('bad tunables throw a TypeError or RangeError naming the call, before any device is touched', async () => {
+    const { checkLinkOptions } = await import('../../src/link.js');
+    const bad: Array<[Record<string, unknown>, RegExp, ErrorConstructor]> = [
+      [{ ringSize: 5000 }, /SdpSocket: ringSize must be a power of two in \[4096, 134217728\]; got 5000/, RangeError],
+      [{ ringSize: 2048 }, /ringSize/, RangeError],
+      [{ ringSize: '1M' }, /ringSize must be a number; got string/, TypeError],
+      [{ recvCredits: CONTROL_RESERVE }, /recvCredits/, RangeError],
+      [{ busyPollUs: -1 }, /busyPollUs/, RangeError],
+      [{ busyPollUs: 1.5 }, /busyPollUs/, RangeError],
+      [{ zeroCopyThreshold: -1 }, /zeroCopyThreshold/, RangeError],
+      [{ zeroCopyThreshold: NaN }, /zeroCopyThreshold/, RangeError],
+      [{ device: 7 }, /device must be a string/, TypeError],
+    ];
+    for (const [o, re, type] of bad) {
+      expect(() => checkLinkOptions('SdpSocket', o as never)).toThrow(re);
+      expect(() => checkLinkOptions('SdpSocket', o as never)).toThrow(type);
+    }
+    expect(() => checkLinkOptions('SdpSocket', { ringSize: 1 << 16, recvCredits: 64, busyPollUs: 0, zeroCopyThreshold: 0 })).not.toThrow();
+  });
+});

@@ -199,6 +199,30 @@ describe('completions', () => {
     expect(dst.buffer.every((x) => x === 7)).toBe(true);
   });
 
+  it('armInto arms and polls in one call: a completion before arming is returned, none is missed after', async () => {
+    pair = connectedPair();
+    const { pd, a, cqA, ctx } = pair;
+    const mr = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const batch = new CompletionBatch(4);
+    // Already completed before arming: armInto returns it (no event would come).
+    a.postSend({ id: 1n, opcode: 'RDMA_WRITE', sg: [{ mr }], remote: mr.remote() });
+    await new Promise((r) => setTimeout(r, 200)); // a loopback WRITE is done by then
+    expect(cqA.armInto(batch)).toBe(1);
+    expect(batch.id(0)).toBe(1n);
+    // Empty: 0, and armed, so the next completion wakes wait().
+    expect(cqA.armInto(batch)).toBe(0);
+    const woke = cqA.wait({ timeoutMs: 20_000 });
+    setTimeout(() => a.postSend({ id: 2n, opcode: 'RDMA_WRITE', sg: [{ mr }], remote: mr.remote() }), 20);
+    await woke;
+    expect(cqA.pollInto(batch, 5_000_000)).toBe(1);
+    expect(batch.id(0)).toBe(2n);
+    expect(() => cqA.armInto({} as never)).toThrow(TypeError);
+    const plain = ctx.createCq({ entries: 4 });
+    expect(() => plain.armInto(batch)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'ibv_req_notify_cq' }));
+    plain.close();
+    expect(() => plain.armInto(batch)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
   it('next() takes one completion and leaves the rest; concurrent next() calls each get their own', async () => {
     pair = connectedPair();
     const { pd, a, cqA } = pair;
