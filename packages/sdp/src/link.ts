@@ -172,6 +172,9 @@ export class LocalSide {
 
 const EMPTY_RECV: RecvWr = { id: 0n };
 
+/** A reused WRITE into the peer's ring: offsets and lengths change per post. */
+type RingWrite = SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
+
 /** Error names for completion statuses that end a connection. */
 function statusError(status: string): Error {
   if (status === 'RETRY_EXC_ERR' || status === 'RNR_RETRY_EXC_ERR') return sdpError('ETIMEDOUT', 'read', `the peer stopped answering (${status})`);
@@ -233,8 +236,8 @@ export class Link {
   #sinceSignal = 0; // data chains since the last signaled one
 
   // Reused work requests: posting allocates nothing.
-  readonly #wrA: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
-  readonly #wrB: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number }; imm: number };
+  readonly #wrA: RingWrite;
+  readonly #wrB: RingWrite & { imm: number };
   readonly #one: SendWr[];
   readonly #two: SendWr[];
   readonly #ctl: SendWr & { imm: number };
@@ -247,8 +250,8 @@ export class Link {
   // Zero-copy sends: WRITEs from the caller's registered buffer, and the
   // write callbacks waiting for the chain that read it to complete.
   readonly #zc: ZeroCopyCache | undefined;
-  readonly #zcA: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number } };
-  readonly #zcB: SendWr & { sg: [{ mr: MemoryRegion; offset: number; length: number }]; remote: { address: bigint; rkey: number; offset: number }; imm: number };
+  readonly #zcA: RingWrite;
+  readonly #zcB: RingWrite & { imm: number };
   readonly #zcOne: SendWr[];
   readonly #zcTwo: SendWr[];
   #sentWaiters: Array<{ chain: number; done: (err?: Error) => void }> = [];
