@@ -197,6 +197,7 @@ export class Link {
   #announced = 0;
   #reposted = 0;
   #toRepost = 0; // receives consumed, not reposted yet
+  readonly #repostBatch: number;
   #announcedReposts = 0;
   #peerBlocked = false;
   #paused = false;
@@ -282,6 +283,8 @@ export class Link {
     this.#peerSize = peer.ringSize;
     this.#peerMask = peer.ringSize - 1;
     this.#peerCredits = peer.recvCredits;
+    // Few receives (a small recvCredits) are given back sooner.
+    this.#repostBatch = Math.max(1, Math.min(REPOST_BATCH, (local.recvCredits - CONTROL_RESERVE) >> 2));
     this.#mirror = local.pd.allocateMemory(peer.ringSize + CREDIT_BYTES);
     this.#mirrorBuf = this.#mirror.buffer;
     this.#scratch = new Uint32Array(this.#mirrorBuf.buffer, this.#mirrorBuf.byteOffset + peer.ringSize, 2);
@@ -323,6 +326,11 @@ export class Link {
   /** Free bytes in the peer's ring, from the last credit seen. */
   get writableBytes(): number {
     return this.#peerSize - dist(this.#tail, this.#peerConsumed);
+  }
+
+  /** Bytes copied in and not posted yet. */
+  get unposted(): number {
+    return dist(this.#tail, this.#posted);
   }
 
   /** True when the peer FIN arrived and every byte before it was delivered. */
@@ -695,7 +703,7 @@ export class Link {
       this.#toRepost += reposts;
       if (this.#gated) this.#openGate(); // the peer sent: it is ready
     }
-    if (this.#toRepost >= REPOST_BATCH || (this.#toRepost > 0 && this.#peerBlocked)) this.#repost();
+    if (this.#toRepost >= this.#repostBatch || (this.#toRepost > 0 && this.#peerBlocked)) this.#repost();
     const moved = this.#readCredits();
     this.#deliver();
     this.flush();

@@ -164,11 +164,13 @@ export interface SdpBenchResult {
 }
 
 function connect(o: SdpBenchOptions): Promise<Duplex> {
+  // Ping-pong sends each message at once; a stream lets writes batch (both transports).
+  const noDelay = !o.stream;
   return new Promise((resolve, reject) => {
     const s =
       o.transport === 'sdp'
-        ? sdp.connect({ host: o.host!, port: o.port, ringSize: o.ringSize, busyPollUs: o.busyPollUs, zeroCopyThreshold: o.zeroCopyThreshold, noDelay: true })
-        : net.connect({ host: o.host!, port: o.port, noDelay: true });
+        ? sdp.connect({ host: o.host!, port: o.port, ringSize: o.ringSize, busyPollUs: o.busyPollUs, zeroCopyThreshold: o.zeroCopyThreshold, noDelay })
+        : net.connect({ host: o.host!, port: o.port, noDelay });
     s.once('error', reject);
     s.once('connect', () => resolve(s));
   });

@@ -60,6 +60,31 @@ describe('sdp streams under load', () => {
     expect(fromServer).toEqual({ hex: expectedHash(b, times), bytes: times * MiB });
   }, 900_000);
 
+  it('tight credits (one data message in flight, a 4 KiB ring) still move small and large writes intact, in order', async () => {
+    const tight = { recvCredits: 9, ringSize: 4096 };
+    const small = Array.from({ length: 400 }, (_, i) => pattern(`small-${i}`, 1 + (i % 97)));
+    const big = pattern('big', 1 << 20);
+    const expected = createHash('sha256');
+    for (const b of small) expected.update(b);
+    for (let i = 0; i < 4; i++) expected.update(big);
+    const bytes = small.reduce((n, b) => n + b.length, 0) + 4 * big.length;
+    let received!: Promise<{ hex: string; bytes: number }>;
+    const { port } = await listen(tight, (s) => {
+      received = hashAll(s);
+      s.on('data', (d: Buffer) => s.write(d)); // and echo it back through the same tight window
+      s.on('end', () => s.end());
+    });
+    const c = sdp.connect({ port, host: ip, ...tight, noDelay: true });
+    cleanups.push(() => c.destroy());
+    await once(c, 'connect');
+    const echoed = hashAll(c);
+    for (const b of small) if (!c.write(b)) await once(c, 'drain');
+    await writeAll(c, big, 4);
+    const want = { hex: expected.digest('hex'), bytes };
+    expect(await received).toEqual(want);
+    expect(await echoed).toEqual(want);
+  }, 600_000);
+
   it('a slow reader bounds the sender: its buffer stays within the high-water mark, in flight within one ring', async () => {
     const ringSize = 256 * 1024;
     const hwm = 128 * 1024;
