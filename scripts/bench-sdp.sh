@@ -10,57 +10,34 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" != "--inner" ]; then
-  busy=$(pgrep -c -f '^qemu-system-x86_64 ' 2>/dev/null || true)
-  if [ "${busy:-0}" -gt 0 ]; then
-    printf '[bench-sdp] warning: %s other qemu VM(s) running on this host; figures will be disturbed\n' "$busy" >&2
-  fi
-  settings=()
-  for v in BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT; do
-    [ -n "${!v:-}" ] && settings+=("$v=${!v}")
-  done
-  exec node packages/testbed/dist/cli.js auto --timeout 1500 -- env "${settings[@]}" bash scripts/bench-sdp.sh --inner
-fi
+TAG=bench-sdp
+source scripts/bench-lib.sh
+[ "${1:-}" = "--inner" ] || bench_enter 1500 scripts/bench-sdp.sh BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT
 
-say() { printf '[bench-sdp] %s\n' "$*" >&2; }
 BENCH="packages/examples/dist/bench/cli.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
-DEV=${RDMAJS_DEVICE:-$(ls /sys/class/infiniband 2>/dev/null | head -1)}
-[ -n "$DEV" ] || { say "no RDMA device"; exit 1; }
-# rdma_cm needs an IP on the device: the testbed's, or the first RoCE v2 IPv4 GID.
+bench_device
+# rdma_cm needs an IP on the device: the testbed's, or the first RoCE v2 IPv4 GID's.
 IP=${RDMAJS_TESTBED_IP:-$(node -e "import('@rdmajs/verbs').then(v => { const c = v.openDevice('$DEV'); console.log(c.defaultGid(1).ip); c.close(); })")}
-GID=$(node -e "import('@rdmajs/verbs').then(v => { const c = v.openDevice('$DEV'); console.log(c.defaultGid(1).index); c.close(); })")
+GID=$(gid_index)
 REPEAT=${BENCH_REPEAT:-2}
 TIMEOUT=${BENCH_TIMEOUT:-180}
 PORT=18600
-OUT=$(mktemp -d)
+bench_scratch
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
-cleanup() {
-  local pids
-  pids=$(jobs -p)
-  [ -n "$pids" ] && kill $pids 2>/dev/null
-  rm -rf "$OUT"
-}
-trap cleanup EXIT
 q() { if [ -n "${BENCH_QUICK:-}" ]; then echo $((($1 + 9) / 10)); else echo "$1"; fi; }
 
 # record <row> <tool> <unit> <value>
 record() { printf '{"row":"%s","tool":"%s","unit":"%s","value":%s}\n' "$1" "$2" "$3" "${4:-null}" >>"$RESULTS"; }
 
-# server in the background, client in the foreground; prints the client's stdout
+# pair <server command...> -- <client command...>; the client's stdout is
+# then in $LAST. rdmajs-bench's server serves until killed: no lingering.
+RUN=0
 pair() {
-  local srv=() cli=() spid
-  while [ "$1" != "--" ]; do srv+=("$1"); shift; done
-  shift
-  cli=("$@")
-  timeout -k 5 "$TIMEOUT" "${srv[@]}" >"$OUT/server.log" 2>&1 &
-  spid=$!
-  sleep "${PAIR_SLEEP:-1}"
-  timeout -k 5 "$TIMEOUT" "${cli[@]}" 2>"$OUT/client.err" || { say "failed: ${cli[*]}"; tail -3 "$OUT/client.err" "$OUT/server.log" >&2; }
-  kill "$spid" 2>/dev/null
-  wait "$spid" 2>/dev/null
-  PORT=$((PORT + 1))
+  RUN=$((RUN + 1))
+  LAST="$OUT/r$RUN.client"
+  PAIR_LINGER=0 run_pair "r$RUN" "$@"
 }
 
 rstream_run() { # <row> <size> <count> [-T s]
@@ -68,7 +45,8 @@ rstream_run() { # <row> <size> <count> [-T s]
   shift 3
   [ $# -gt 0 ] && tool="rstream -T s"
   say "$tool -S $size -C $count"
-  v=$(pair rstream -b "$IP" -p "$PORT" -S "$size" -C "$count" "$@" -- rstream -s "$IP" -p "$PORT" -S "$size" -C "$count" "$@" | awk 'NF>=8 && $1!="name" {v=$NF} END {print v}')
+  pair rstream -b "$IP" -p "$PORT" -S "$size" -C "$count" "$@" -- rstream -s "$IP" -p "$PORT" -S "$size" -C "$count" "$@"
+  v=$(awk 'NF>=8 && $1!="name" {v=$NF} END {print v}' "$LAST")
   record "$row" "$tool" usec "$v"
 }
 
@@ -76,8 +54,8 @@ rdmajs_run() { # <row> <tool label> <args...>
   local row=$1 tool=$2 v
   shift 2
   say "rdmajs-bench sdp $*"
-  v=$(PAIR_SLEEP=1 pair node "$BENCH" sdp -p "$PORT" "$@" -- node "$BENCH" sdp "$IP" -p "$PORT" --json "$@" |
-    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const r=JSON.parse(s);console.log(r.usecPerXfer??r.mibPerSec)}catch{console.log("null")}})')
+  PAIR_READY="server on port" pair node "$BENCH" sdp -p "$PORT" "$@" -- node "$BENCH" sdp "$IP" -p "$PORT" --json "$@"
+  v=$(node -e 'try{const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.usecPerXfer??r.mibPerSec)}catch{console.log("null")}' "$LAST")
   local unit=usec
   case " $* " in *" --stream "*) unit=MiB/s ;; esac
   record "$row" "$tool" "$unit" "$v"
@@ -98,8 +76,8 @@ for r in $(seq "$REPEAT"); do
   row="stream 64 KiB writes"
   N=$(q 2000)
   say "ib_write_bw -s 65536 -n $N"
-  v=$(PAIR_SLEEP=2 pair ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" -- ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" "$IP" |
-    awk '$1=="65536" {v=$4} END {print v}')
+  PAIR_SLEEP=2 pair ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" -- ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" "$IP"
+  v=$(awk '$1=="65536" {v=$4} END {print v}' "$LAST")
   record "$row" "ib_write_bw" MiB/s "$v"
   rdmajs_run "$row" "node net" --transport net --stream -S 65536 -C "$N"
   rdmajs_run "$row" "sdp" --stream -S 65536 -C "$N"

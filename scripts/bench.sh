@@ -20,82 +20,27 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" != "--inner" ]; then
-  # Ratios hold only on a quiet machine: other VMs share the same cores.
-  busy=$(pgrep -c -f '^qemu-system-x86_64 ' 2>/dev/null || true)
-  if [ "${busy:-0}" -gt 0 ]; then
-    printf '[bench] warning: %s other qemu VM(s) running on this host; figures will be disturbed\n' "$busy" >&2
-  fi
-  # The VM passes no environment through: hand BENCH_* settings over explicitly.
-  settings=()
-  for v in BENCH_QUICK BENCH_TIMEOUT BENCH_GID BENCH_REPEAT; do
-    [ -n "${!v:-}" ] && settings+=("$v=${!v}")
-  done
-  exec node packages/testbed/dist/cli.js auto --timeout 1200 -- env "${settings[@]}" bash scripts/bench.sh --inner
-fi
+TAG=bench
+source scripts/bench-lib.sh
+[ "${1:-}" = "--inner" ] || bench_enter 1200 scripts/bench.sh BENCH_QUICK BENCH_TIMEOUT BENCH_GID BENCH_REPEAT
 
 # ---------------------------------------------------------------- inside ---
-say() { printf '[bench] %s\n' "$*" >&2; }
-
 BENCH="packages/examples/dist/bench/cli.js"
 TABLE="packages/examples/dist/bench/table.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
 
-DEV=${RDMAJS_DEVICE:-$(ls /sys/class/infiniband 2>/dev/null | head -1)}
-[ -n "$DEV" ] || { say "no RDMA device"; exit 1; }
-# The RoCE v2 IPv4 GID, chosen by type like ctx.defaultGid() (index 1 on rxe).
-gid_index() {
-  local port=/sys/class/infiniband/$DEV/ports/1 t i
-  for t in "$port"/gid_attrs/types/*; do
-    i=${t##*/}
-    [ "$(cat "$t" 2>/dev/null)" = "RoCE v2" ] || continue
-    case "$(cat "$port/gids/$i" 2>/dev/null)" in 0000:0000:0000:0000:0000:ffff:*) echo "$i"; return ;; esac
-  done
-  echo 0
-}
+bench_device
 GID=${BENCH_GID:-$(gid_index)}
 HOST=${RDMAJS_TESTBED_IP:-127.0.0.1} # the TCP exchange only; RDMA goes by GID
 PORT=18515
 TIMEOUT=${BENCH_TIMEOUT:-180}        # per process, seconds
 REPEAT=${BENCH_REPEAT:-2}
-OUT=$(mktemp -d)
+bench_scratch
 MANIFEST="$OUT/manifest.tsv"
 : >"$MANIFEST"
 
-cleanup() {
-  local pids
-  pids=$(jobs -p)
-  [ -n "$pids" ] && kill $pids 2>/dev/null
-  rm -rf "$OUT"
-}
-trap cleanup EXIT
-
 # Iterations, scaled down by BENCH_QUICK for smoke tests.
 n() { if [ -n "${BENCH_QUICK:-}" ]; then echo $(((($1 / 10) + 15) / 16 * 16)); else echo "$1"; fi; }
-
-# run_pair <id> <server command...> -- <client command...>
-# Server in the background, client in the foreground; both time-limited.
-run_pair() {
-  local id=$1 srv=() cli=() spid rc i
-  shift
-  while [ "$1" != "--" ]; do srv+=("$1"); shift; done
-  shift
-  cli=("$@")
-  timeout -k 5 "$TIMEOUT" "${srv[@]}" >"$OUT/$id.server" 2>&1 &
-  spid=$!
-  sleep "${PAIR_SLEEP:-1}"
-  timeout -k 5 "$TIMEOUT" "${cli[@]}" >"$OUT/$id.client" 2>"$OUT/$id.err"
-  rc=$?
-  for i in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
-  kill "$spid" 2>/dev/null
-  wait "$spid" 2>/dev/null
-  if [ "$rc" -ne 0 ]; then
-    say "$id failed (exit $rc): ${cli[*]}"
-    tail -n 5 "$OUT/$id.err" "$OUT/$id.client" "$OUT/$id.server" | sed 's/^/    /' >&2
-  fi
-  PORT=$((PORT + 1))
-  return 0
-}
 
 # perftest <id> <ib_binary> <args...>
 perftest() {

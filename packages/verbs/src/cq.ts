@@ -274,11 +274,8 @@ export class CompletionQueue implements Disposable {
    * themselves (pollWait does this for you).
    */
   armInto(batch: CompletionBatch): number {
-    const m = 'ibv_req_notify_cq';
-    if (!(batch instanceof CompletionBatch)) throw new TypeError(`${m}: batch must be a CompletionBatch`);
-    assertOpen(this.closed, m, 'CompletionQueue');
-    if (!this.channel) throw rdmaError(m, 'EINVAL', 'the CQ was created without a completion channel');
-    const n = this.#arm(batch, batch.capacity);
+    if (!(batch instanceof CompletionBatch)) throw new TypeError('ibv_req_notify_cq: batch must be a CompletionBatch');
+    const n = this.#arm(batch, batch.capacity); // the addon checks open and channel (EBADF, EINVAL)
     this.#armed = true;
     return n;
   }
