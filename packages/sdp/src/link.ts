@@ -386,27 +386,9 @@ export class Link {
     if (len === 0) return 0;
     const mr = zc.lookup(src, this.#chainsDone);
     if (!mr) return 0;
-    const base = src.byteOffset + from;
-    const pos = this.#tail & this.#peerMask;
-    const first = Math.min(len, this.#peerSize - pos);
-    const b = this.#zcB;
-    b.sg[0].mr = mr;
-    if (first < len) {
-      const a = this.#zcA;
-      a.sg[0].mr = mr;
-      a.sg[0].offset = base;
-      a.sg[0].length = first;
-      a.remote.offset = pos;
-      b.sg[0].offset = base + first;
-      b.sg[0].length = len - first;
-      b.remote.offset = 0;
-    } else {
-      b.sg[0].offset = base;
-      b.sg[0].length = len;
-      b.remote.offset = pos;
-    }
-    b.imm = imm(Kind.DATA, len);
-    if (!this.#post(first < len ? this.#zcTwo : this.#zcOne)) return 0;
+    this.#zcA.sg[0].mr = this.#zcB.sg[0].mr = mr;
+    const wraps = this.#aimData(this.#zcA, this.#zcB, this.#tail & this.#peerMask, len, src.byteOffset + from, false);
+    if (!this.#post(wraps ? this.#zcTwo : this.#zcOne)) return 0;
     this.#lastZeroCopy = this.#chainsPosted - 1; // zero-copy chains are signaled
     zc.used(src, this.#lastZeroCopy);
     this.#sentMsgs = advance(this.#sentMsgs, 1);
@@ -433,6 +415,31 @@ export class Link {
     this.#sentWaiters.push({ chain: this.#lastZeroCopy, done });
   }
 
+  /**
+   * Aims a DATA message at `len` stream bytes from ring position `pos`:
+   * `b` (WRITE_WITH_IMM) alone, or `a` up to the ring's end and `b` for
+   * the rest. `src` is where the bytes start in the source region; with
+   * `sourceWraps` the source has the ring's layout (the mirror), else it is
+   * contiguous (the caller's buffer). Returns whether it takes both.
+   */
+  #aimData(a: RingWrite, b: RingWrite & { imm: number }, pos: number, len: number, src: number, sourceWraps: boolean): boolean {
+    const first = Math.min(len, this.#peerSize - pos);
+    b.imm = imm(Kind.DATA, len);
+    if (first === len) {
+      b.sg[0].offset = src;
+      b.sg[0].length = len;
+      b.remote.offset = pos;
+      return false;
+    }
+    a.sg[0].offset = src;
+    a.sg[0].length = first;
+    a.remote.offset = pos;
+    b.sg[0].offset = sourceWraps ? 0 : src + first;
+    b.sg[0].length = len - first;
+    b.remote.offset = 0;
+    return true;
+  }
+
   /** Tells the peer we are waiting for credit (once per blocked episode). */
   blocked(): void {
     if (this.#blockedSent || !this.sendable) return;
@@ -454,26 +461,11 @@ export class Link {
       }
       const len = Math.min(dist(this.#tail, this.#posted), BATCH_MAX);
       const pos = this.#posted & this.#peerMask;
-      const first = Math.min(len, this.#peerSize - pos);
-      const wrs = first < len ? this.#two : this.#one;
-      if (this.#sqFree < wrs.length) break;
-      const b = this.#wrB;
-      if (first < len) {
-        const a = this.#wrA;
-        a.sg[0].offset = pos;
-        a.sg[0].length = first;
-        a.remote.offset = pos;
-        b.sg[0].offset = 0;
-        b.sg[0].length = len - first;
-        b.remote.offset = 0;
-      } else {
-        b.sg[0].offset = pos;
-        b.sg[0].length = len;
-        b.remote.offset = pos;
-      }
-      b.imm = imm(Kind.DATA, len);
-      b.inline = len <= INLINE_MAX && first === len;
-      if (!this.#post(wrs, true)) return;
+      // The mirror has the ring's layout: its bytes sit where they land.
+      const wraps = this.#aimData(this.#wrA, this.#wrB, pos, len, pos, true);
+      if (this.#sqFree < (wraps ? 2 : 1)) break;
+      this.#wrB.inline = !wraps && len <= INLINE_MAX;
+      if (!this.#post(wraps ? this.#two : this.#one, true)) return;
       this.#sentMsgs = advance(this.#sentMsgs, 1);
       this.#posted = advance(this.#posted, len);
     }

@@ -4,9 +4,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { cm, openDevice, type Context } from '../../src/index.js';
+import { cm } from '../../src/index.js';
+import { cmScaffold } from './helpers.js';
 
 // Client processes (each is a whole Node process): 8 here, 64 in the pair project.
 const CLIENTS = Number(process.env.RDMAJS_CM_CLIENTS ?? 8);
@@ -14,20 +15,11 @@ const CLIENTS = Number(process.env.RDMAJS_CM_CLIENTS ?? 8);
 const MANY_MS = Math.max(60_000, CLIENTS * 4_000);
 const verbs = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
-let ctx: Context | undefined;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  ctx?.close();
-  ctx = undefined;
-});
+const { cleanups, setup } = cmScaffold();
 
 describe('rdma_cm with many clients', () => {
   it(`serves ${CLIENTS} clients in separate processes connecting at once; a killed client leaves the server healthy`, async () => {
-    ctx = openDevice();
-    const ip = ctx.defaultGid(1).ip!;
-    const pd = ctx.allocPd();
-    const cq = ctx.createCq({ entries: 256 });
+    const { ip, pd, cq } = setup();
     const listener = await cm.listen({ host: ip, port: 0 });
     cleanups.push(() => listener.close());
     const port = listener.address()!.port;

@@ -3,27 +3,13 @@
 // cm-clients.test.ts.
 import { randomBytes } from 'node:crypto';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { cm, openDevice, type Context } from '../../src/index.js';
-import { pollN } from './helpers.js';
+import { cm } from '../../src/index.js';
+import { cmScaffold, pollN } from './helpers.js';
 
-
-let ctx: Context | undefined;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  ctx?.close();
-  ctx = undefined;
-});
-
-function setup() {
-  ctx = openDevice();
-  const ip = ctx.defaultGid(1).ip!;
-  const pd = ctx.allocPd();
-  const cq = ctx.createCq({ entries: 256 });
-  return { ip, pd, cq };
-}
+const scaffold = cmScaffold();
+const { cleanups, setup } = scaffold;
 
 async function listen(ip: string) {
   const listener = await cm.listen({ host: ip, port: 0 });
@@ -44,7 +30,7 @@ describe('rdma_cm', () => {
     const serverSide = (async () => {
       const req = (await listener.next())!;
       expect(req.remotePrivateData.toString()).toBe('hello from client');
-      expect(req.device).toBe(ctx!.name);
+      expect(req.device).toBe(scaffold.ctx.name);
       return req.accept({
         pd,
         qp: { sendCq: cq },
@@ -117,8 +103,8 @@ describe('rdma_cm', () => {
     cleanups.push(() => listener.close());
     expect(listener.type).toBe('UD');
     const port = listener.address()!.port;
-    const rcqServer = ctx!.createCq();
-    const rcqClient = ctx!.createCq();
+    const rcqServer = scaffold.ctx.createCq();
+    const rcqClient = scaffold.ctx.createCq();
     const GRH = 40;
     const serverBuf = pd.allocateMemory(GRH + 1024);
     const clientBuf = pd.allocateMemory(GRH + 1024);

@@ -1,5 +1,7 @@
 // A loopback pair of connected queue pairs on one device (rxe loops back
 // internally), the building block of the device tests.
+import { afterEach } from 'vitest';
+
 import { openDevice, type CompletionQueue, type Context, type ProtectionDomain, type QpOptions, type QueuePair, type WorkCompletion } from '../../src/index.js';
 
 export interface Pair {
@@ -37,4 +39,31 @@ export function pollN(cq: CompletionQueue, n: number, ms = 10_000): WorkCompleti
     if (Date.now() > until) throw new Error(`timed out with ${out.length}/${n} completions`);
   }
   return out;
+}
+
+/**
+ * rdma_cm test scaffolding: `setup()` opens the device (closed after each
+ * test) with a PD and a CQ; `cleanups` run in reverse order after each
+ * test, before the device closes.
+ */
+export function cmScaffold() {
+  let ctx: Context | undefined;
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    ctx?.close();
+    ctx = undefined;
+  });
+  return {
+    cleanups,
+    /** The device opened by the current test's setup(). */
+    get ctx(): Context {
+      if (!ctx) throw new Error('cmScaffold: setup() was not called');
+      return ctx;
+    },
+    setup() {
+      ctx = openDevice();
+      return { ip: ctx.defaultGid(1).ip!, pd: ctx.allocPd(), cq: ctx.createCq({ entries: 256 }) };
+    },
+  };
 }
