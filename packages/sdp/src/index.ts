@@ -10,7 +10,7 @@
  *
  * Each connection is an RC queue pair set up by rdma_cm; bytes travel by
  * RDMA WRITE into a ring the receiver registered, with byte-granular
- * credits coming back (docs/sdp-protocol.md). Progress is driven by the
+ * credits coming back (docs/sdp.md, "The protocol"). Progress is driven by the
  * completion channel on the libuv loop: no thread, no busy loop unless
  * `busyPollUs` asks for one. {@link install} routes unmodified `net`/`http`
  * code over SDP.
