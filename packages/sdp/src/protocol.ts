@@ -1,8 +1,8 @@
 /**
  * The SDP wire protocol, as pure functions: the handshake record carried in
  * rdma_cm private data, the 32-bit immediate that tags every message, and
- * the wrapping 32-bit cursor arithmetic both sides use. docs/sdp-protocol.md
- * describes the protocol for a second implementation; this file is the
+ * the wrapping 32-bit cursor arithmetic both sides use. docs/sdp.md ("The
+ * protocol") describes it for a second implementation; this file is the
  * reference.
  * @module
  */
