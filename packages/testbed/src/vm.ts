@@ -194,6 +194,10 @@ export function jobScript(tb: Testbed, job: JobSpec): string {
     // Through a pipe, so the command sees no TTY (no progress redraws); the
     // exit code travels through a file because sh has no pipefail.
     `{ ${job.command.map(shQuote).join(' ')} </dev/null; echo $? > ${RC_FILE}; } 2>&1 | cat`,
+    // A process that crashed or was OOM-killed in the VM says so, with the
+    // library it faulted in (the kernel's own line), even when the command
+    // that ran it exits 0.
+    `${bb} dmesg | grep -E 'segfault at|general protection|traps: |Out of memory|oom-kill' | tail -n 8 | sed 's/^/rdmajs-testbed: kernel: /'`,
     `echo "@@RDMAJS_EXIT=$(cat ${RC_FILE})@@"`,
     '',
   ].join('\n');
