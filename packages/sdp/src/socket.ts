@@ -391,12 +391,14 @@ export class SdpSocket extends Duplex {
     }
     while (p.index < p.chunks.length) {
       const chunk = p.chunks[p.index]!;
-      let n = link.sendZeroCopy(chunk, p.offset);
-      if (n > 0) p.zeroCopy = true;
-      else n = link.copyIn(chunk, p.offset);
+      const zc = link.sendZeroCopy(chunk, p.offset);
+      const n = zc > 0 ? zc : link.copyIn(chunk, p.offset);
+      if (zc > 0) p.zeroCopy = true;
       this.#written += n;
       p.offset += n;
       if (p.offset < chunk.length) {
+        // A zero-copy send posts one DATA message at most: go on while it takes bytes.
+        if (zc > 0) continue;
         // Out of credit: send what we have and wait for the peer's reader.
         link.flush();
         link.blocked();
