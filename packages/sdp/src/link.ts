@@ -556,15 +556,6 @@ export class Link {
     }
   }
 
-  /** @internal debug */
-  _state(): Record<string, unknown> {
-    this.#readCredits();
-    return { tail: this.#tail, posted: this.#posted, peerConsumed: this.#peerConsumed, sentMsgs: this.#sentMsgs, peerReposted: this.#peerReposted, msgCredits: this.#msgCredits(),
-      blockedSent: this.#blockedSent, wantControl: this.#wantControl.length, sqFree: this.#sqFree, chainsPosted: this.#chainsPosted, chainsDone: this.#chainsDone, unsignaled: this.#unsignaled,
-      head: this.#head, consumed: this.#consumed, announced: this.#announced, reposted: this.#reposted, toRepost: this.#toRepost, announcedReposts: this.#announcedReposts,
-      peerBlocked: this.#peerBlocked, paused: this.#paused, dead: this.#dead, sentWaiters: this.#sentWaiters.length, lastZeroCopy: this.#lastZeroCopy, processing: this.#processing, gated: this.#gated, zc: this.zeroCopyBytes };
-  }
-
   // ---- internals ------------------------------------------------------
 
   #sendsDone(ms: number): Promise<void> {

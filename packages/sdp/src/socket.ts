@@ -282,11 +282,6 @@ export class SdpSocket extends Duplex {
     link.close(abort).then(done, done);
   }
 
-  /** @internal debug */
-  _state(): Record<string, unknown> {
-    return { ...this.#link?._state(), pending: this.#pending ? { index: this.#pending.index, offset: this.#pending.offset, zc: this.#pending.zeroCopy } : null, wl: this.writableLength, rl: this.readableLength, flowing: this.readableFlowing };
-  }
-
   // ---- internals ------------------------------------------------------
 
   #connectAbort: (() => void) | undefined;
