@@ -220,6 +220,7 @@ export class Link {
   #sentMsgs = 0;
   #peerReposted = 0;
   #blockedSent = false;
+  #creditArrived = false; // a CREDIT answered our BLOCKED: the writer must look again
   #wantControl: number[] = [];
   #finWanted = false;
   #finSent = false;
@@ -700,7 +701,13 @@ export class Link {
     this.#deliver();
     this.flush();
     this.#announce();
-    if ((moved || sendsDone > 0) && !this.#dead) this.#hooks.writable();
+    // A CREDIT wakes the writer even when its credit word was read already
+    // (by a send completion in between): the writer may have blocked again
+    // since, with no BLOCKED of its own outstanding, and would wait forever.
+    if ((moved || sendsDone > 0 || this.#creditArrived) && !this.#dead) {
+      this.#creditArrived = false;
+      this.#hooks.writable();
+    }
   }
 
   #onMessage(i: number, isWrite: boolean): void {
@@ -727,6 +734,7 @@ export class Link {
     switch (kind) {
       case Kind.CREDIT:
         this.#blockedSent = false;
+        this.#creditArrived = true;
         return;
       case Kind.BLOCKED:
         this.#peerBlocked = true;

@@ -326,6 +326,11 @@ function unwatch(vm?: Vm): void {
   }
 }
 
+/** The CPU model emulated under TCG: `RDMAJS_TESTBED_CPU`, else `max`. */
+export function tcgCpu(): string {
+  return process.env.RDMAJS_TESTBED_CPU || 'max';
+}
+
 function startVm(spec: VmSpec): Vm {
   const { tb, log } = spec;
   const dir = mkdtempSync(join(tmpdir(), 'rdmajs-testbed-'));
@@ -335,7 +340,7 @@ function startVm(spec: VmSpec): Vm {
   const kvm = acceleration().accel === 'kvm';
   const args = [
     '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
-    '-cpu', kvm ? 'host' : 'max',
+    '-cpu', kvm ? 'host' : tcgCpu(),
     '-m', String(spec.memoryMiB ?? 3072),
     '-smp', String(spec.cpus ?? 2),
     // No monitor and no display; the serial console is qemu's stdio, which
