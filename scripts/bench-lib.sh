@@ -5,21 +5,76 @@
 
 say() { printf '[%s] %s\n' "$TAG" "$*" >&2; }
 
-# bench_enter <timeout s> <script> <VAR...>: re-runs <script> --inner on an
-# RDMA device (this host's, else the testbed VM, booted once), handing the
-# named variables over: the VM passes no environment through.
+# bench_enter <suite> <timeout s> <script> <VAR...>: runs <script> --inner
+# on an RDMA device, once per pass, and summarises the passes on the host
+# (table, JSON and charts in $BENCH_OUT, default bench-results/). The named
+# variables are handed over: the VM passes no environment through.
+#
+# Passes: on a host with an RDMA device, one native pass. In the testbed,
+# BENCH_TIMING (default: $RDMAJS_TESTBED_TIMING, else deterministic) picks
+# the mode: `deterministic` boots one VM with icount on one vCPU for every
+# row it can measure, then a threaded VM (2 vCPUs) for the rows that
+# busy-poll on both sides; `threaded` runs every row in one threaded VM.
 bench_enter() {
-  local limit=$1 script=$2 busy v settings=()
-  shift 2
-  # Ratios hold only on a quiet machine: other VMs share the same cores.
-  busy=$(pgrep -c -f '^qemu-system-x86_64 ' 2>/dev/null || true)
-  if [ "${busy:-0}" -gt 0 ]; then
-    say "warning: $busy other qemu VM(s) running on this host; figures will be disturbed"
-  fi
+  local suite=$1 limit=$2 script=$3 busy v settings=() passes=() tmp i rc status=0
+  shift 3
   for v in "$@"; do
     [ -n "${!v:-}" ] && settings+=("$v=${!v}")
   done
-  exec node packages/testbed/dist/cli.js auto --timeout "$limit" -- env "${settings[@]}" bash "$script" --inner
+  local timing=${BENCH_TIMING:-${RDMAJS_TESTBED_TIMING:-deterministic}}
+  case "$timing" in deterministic | threaded) ;; *) say "BENCH_TIMING must be deterministic or threaded, got '$timing'"; exit 2 ;; esac
+  if node --input-type=module -e "import { hasRdmaDevice } from '@rdmajs/testbed'; process.exit(hasRdmaDevice() ? 0 : 1)"; then
+    passes=("threaded all") # --timing is ignored on a real device: the pass says 'native'
+  elif [ "$timing" = deterministic ]; then
+    passes=("deterministic 1cpu" "threaded 2cpu")
+  else
+    passes=("threaded all")
+  fi
+  # Threaded figures hold only on a quiet machine: other VMs share its cores.
+  busy=$(pgrep -c -f '^qemu-system-x86_64 ' 2>/dev/null || true)
+  if [ "${busy:-0}" -gt 0 ]; then
+    say "warning: $busy other qemu VM(s) running on this host; threaded figures will be disturbed (deterministic ones are not)"
+  fi
+  tmp=$(mktemp -d)
+  i=0
+  for p in "${passes[@]}"; do
+    set -- $p
+    i=$((i + 1))
+    say "pass $i of ${#passes[@]}: $1 timing, rows: $2"
+    node packages/testbed/dist/cli.js auto --timing "$1" --timeout "$limit" -- \
+      env "${settings[@]}" BENCH_ROWS="$2" bash "$script" --inner 2>&1 | tee "$tmp/pass$i.log"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] || { say "pass $i exited $rc"; status=1; }
+  done
+  node packages/examples/dist/bench/summary.js --suite "$suite" --out "${BENCH_OUT:-bench-results}" "$tmp"/pass*.log || status=1
+  rm -rf "$tmp"
+  exit "$status"
+}
+
+# Which rows this pass runs: BENCH_ROWS = all | 1cpu (rows one vCPU can
+# measure) | 2cpu (only those that need two); default all, or 1cpu on one CPU.
+ROWS=${BENCH_ROWS:-$([ "$(nproc)" -ge 2 ] && echo all || echo 1cpu)}
+
+# want <CPUs needed> <row> [tool]: whether this pass runs it. A row left out
+# for want of CPUs goes into $OUT/skipped.tsv, so the table says why it has
+# no figure instead of judging one. `want anchor ...`: a row's anchor, run in
+# every pass that runs any tool of the row, so each figure is compared with
+# one from its own pass.
+want() {
+  local need=$1 row=$2 tool=${3:-}
+  if [ "$need" = anchor ]; then
+    if [ "$ROWS" = 2cpu ]; then [ "$(nproc)" -ge 2 ]; return; fi
+    need=1
+  fi
+  case "$ROWS:$need" in
+    2cpu:1) return 1 ;; # the other pass measures it
+    1cpu:2) printf '%s\t%s\t%s\n' "$row" "$tool" "needs 2 CPUs: measured in a threaded pass, if any" >>"$OUT/skipped.tsv"; return 1 ;;
+  esac
+  if [ "$(nproc)" -lt "$need" ]; then
+    printf '%s\t%s\t%s\n' "$row" "$tool" "not measurable on $(nproc) CPU (busy-polling on both sides)" >>"$OUT/skipped.tsv"
+    return 1
+  fi
+  return 0
 }
 
 # Sets DEV (RDMAJS_DEVICE or the first device) or exits.

@@ -2,15 +2,16 @@
  * Command-line parsing of `rdmajs-testbed` (no side effects, for tests).
  * @module
  */
+import { parseTiming } from './timing.js';
 import type { VmOptions } from './vm.js';
 
 /** The options `run`, `auto` and `pair` take before `--`. */
-export type CliFlags = Pick<VmOptions, 'memoryMiB' | 'cpus' | 'timeoutMs' | 'quiet'>;
+export type CliFlags = Pick<VmOptions, 'memoryMiB' | 'cpus' | 'timeoutMs' | 'quiet' | 'timing'>;
 
 /** Separates host A's command from host B's in `pair`. */
 export const PAIR_SEPARATOR = '---';
 
-/** Parses `--memory MiB`, `--cpus N`, `--timeout s`, `--quiet`. */
+/** Parses `--memory MiB`, `--cpus N`, `--timeout s`, `--timing threaded|deterministic`, `--quiet`. */
 export function parseFlags(flags: string[]): CliFlags {
   const opts: CliFlags = {};
   for (let i = 0; i < flags.length; i++) {
@@ -24,6 +25,11 @@ export function parseFlags(flags: string[]): CliFlags {
     else if (flag === '--cpus') opts.cpus = num();
     else if (flag === '--timeout') opts.timeoutMs = num() * 1000;
     else if (flag === '--quiet') opts.quiet = true;
+    else if (flag === '--timing') {
+      const v = flags[++i];
+      if (v === undefined) throw new Error('--timing needs a mode: threaded or deterministic');
+      opts.timing = parseTiming(v, '--timing');
+    }
     else throw new Error(`unknown option ${flag}`);
   }
   return opts;

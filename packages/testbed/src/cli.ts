@@ -2,7 +2,7 @@
 /**
  * rdmajs-testbed: a SoftRoCE VM on demand.
  *
- *   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] -- <cmd...>
+ *   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--timing mode] -- <cmd...>
  *   rdmajs-testbed auto [...] -- <cmd...>   on this host's RDMA device if it has one, else in the VM
  *   rdmajs-testbed pair [...] -- <cmd for A...> --- <cmd for B...>   two VMs joined by a link
  *   rdmajs-testbed prepare                  fetch the kernel and build the initramfs (once)
@@ -14,14 +14,20 @@ import { existsSync } from 'node:fs';
 import { pairExitCode, parsePairArgs, parseRunArgs, prefixLines } from './args.js';
 import { cacheDir, cachedTestbed, prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
+import { TIMING_ENV, resolveTiming, timingPlan } from './timing.js';
 import { TESTBED_PAIR_IPS, acceleration, runInTestbed, runInTestbedPair } from './vm.js';
 
 const USAGE = `usage:
-  rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--quiet] -- <command...>
+  rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--timing mode] [--quiet] -- <command...>
       run the command in a SoftRoCE VM (rxe0 at 10.9.0.1), in this directory;
       exits with the command's exit code
+      --timing threaded        (default; \$${TIMING_ENV}) multi-threaded emulation, 2 vCPUs:
+                               fast, but figures follow host load
+      --timing deterministic   qemu icount, 1 vCPU: guest ns = guest instructions, so
+                               performance figures repeat whatever the host does
   rdmajs-testbed auto [same options] -- <command...>
-      run on this host's RDMA device if it has an active one, else as 'run'
+      run on this host's RDMA device if it has an active one (--timing does
+      not apply there), else as 'run'
   rdmajs-testbed pair [same options] -- <command for A...> --- <command for B...>
       two VMs joined by a virtual link, A at ${TESTBED_PAIR_IPS.a} and B at ${TESTBED_PAIR_IPS.b}
       (rxe0 on each); runs one command in each, concurrently, output prefixed
@@ -94,6 +100,9 @@ function doctor(): number {
   }
   const { accel, why } = acceleration();
   row('info', 'acceleration', accel === 'kvm' ? `kvm (${why})` : `none: tcg emulation, slower but works (${why})`);
+  const timing = resolveTiming(undefined);
+  row('info', 'timing', `${timingPlan(timing, undefined).meaning}${process.env[TIMING_ENV] ? ` (${TIMING_ENV})` : ''}`);
+  if (timing === 'threaded') row('info', '', `--timing deterministic: ${timingPlan('deterministic', undefined).meaning}`);
   const tb = cachedTestbed();
   row('info', 'testbed cache', tb ? `${tb.kernelVersion} in ${cacheDir()}` : `empty (${cacheDir()}); 'rdmajs-testbed prepare' fills it`);
   console.log(essential ? 'ready' : 'missing essentials above');
@@ -112,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
       const host = activeRdmaDevices();
       if (host.length > 0) {
         process.stderr.write(`[rdmajs-testbed] using this host's RDMA device(s): ${host.join(', ')}\n`);
+        if (resolveTiming(opts.timing) === 'deterministic') {
+          process.stderr.write('[rdmajs-testbed] timing: native hardware; deterministic timing applies only to the VM\n');
+        }
         return runHost(opts.command);
       }
       return runVm(rest);

@@ -11,6 +11,13 @@
  * const { exitCode, output } = await runInTestbed({ command: ['ibv_devinfo'] });
  * ```
  *
+ * Figures that repeat run to run whatever the host is doing (one vCPU, guest
+ * ns = guest instructions), for benchmarks and performance checks in CI:
+ *
+ * ```ts
+ * await runInTestbed({ command: ['ib_send_lat', '-e'], timing: 'deterministic' });
+ * ```
+ *
  * Two hosts (two VMs on one virtual link, rxe0 in each), one command in each:
  *
  * ```ts
@@ -24,6 +31,7 @@
  */
 export { activeRdmaDevices, hasRdmaDevice } from './detect.js';
 export { cacheDir, cachedTestbed, prepare, type Testbed } from './cache.js';
+export { DETERMINISTIC_CPUS, TIMINGS, TIMING_ENV, resolveTiming, timingPlan, type Timing, type TimingPlan } from './timing.js';
 export {
   TESTBED_DEVICE,
   TESTBED_IP,

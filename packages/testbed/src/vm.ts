@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { prepare, type Testbed } from './cache.js';
+import { resolveTiming, timingPlan, type Timing, type TimingPlan } from './timing.js';
 
 /** Address of `dum0`, the interface rxe0 sits on inside the single VM. */
 export const TESTBED_IP = '10.9.0.1';
@@ -38,8 +39,15 @@ export interface VmOptions {
   cwd?: string;
   /** Memory of each VM in MiB. Default 3072. */
   memoryMiB?: number;
-  /** vCPUs of each VM. Default 2. */
+  /** vCPUs of each VM. Default 2 (threaded timing); deterministic timing has 1. */
   cpus?: number;
+  /**
+   * `threaded` (default, or `$RDMAJS_TESTBED_TIMING`): multi-threaded
+   * emulation, fast, figures follow host load. `deterministic`: qemu icount
+   * on one vCPU, guest ns = guest instructions, so benchmark figures repeat
+   * whatever the host does. See {@link Timing}.
+   */
+  timing?: Timing;
   /** Kill the VM(s) after this long. Default 30 minutes. */
   timeoutMs?: number;
   /** Receives progress lines (boot time...). Default: stderr, unless `quiet`. */
@@ -183,6 +191,8 @@ export function jobScript(tb: Testbed, job: JobSpec): string {
     '#!/bin/sh',
     'fail() { echo "rdmajs-testbed: $*"; echo "@@RDMAJS_EXIT=125@@"; exit 1; }',
     `for m in rdma_rxe rdma_ucm ib_uverbs ${job.modules.join(' ')}; do ${bb} modprobe $m || echo "rdmajs-testbed: modprobe $m failed"; done`,
+    // Deterministic runs repeat only if every run lays out memory alike.
+    ...(job.testbedEnv.RDMAJS_TESTBED_TIMING === 'deterministic' ? ['echo 0 > /proc/sys/kernel/randomize_va_space'] : []),
     'ulimit -l unlimited',
     'ip link set lo up',
     ...job.netdev,
@@ -204,12 +214,12 @@ export function jobScript(tb: Testbed, job: JobSpec): string {
 }
 
 /** Single VM: rxe0 on a dummy interface (traffic loops back inside rxe). */
-function singleJob(opts: RunOptions): JobSpec {
+function singleJob(opts: RunOptions, timing: Timing): JobSpec {
   return {
     command: opts.command,
     cwd: opts.cwd,
     env: opts.env,
-    testbedEnv: { RDMAJS_TESTBED: '1', RDMAJS_DEVICE: TESTBED_DEVICE, RDMAJS_TESTBED_IP: TESTBED_IP },
+    testbedEnv: { RDMAJS_TESTBED: '1', RDMAJS_DEVICE: TESTBED_DEVICE, RDMAJS_TESTBED_IP: TESTBED_IP, RDMAJS_TESTBED_TIMING: timing },
     modules: ['dummy'],
     netdev: ['netdev=dum0', `ip link add dum0 type dummy && ip addr add ${TESTBED_IP}/24 dev dum0 && ip link set dum0 up`],
   };
@@ -220,7 +230,7 @@ function singleJob(opts: RunOptions): JobSpec {
  * goes up only once rxe0 exists, so a peer that answers a ping has its rxe0;
  * the command starts once the peer answers (bounded).
  */
-export function pairJob(tb: Testbed, host: PairHost, cmd: PairCommand, cwd: string | undefined): JobSpec {
+export function pairJob(tb: Testbed, host: PairHost, cmd: PairCommand, cwd: string | undefined, timing: Timing): JobSpec {
   const peer: PairHost = host === 'a' ? 'b' : 'a';
   const [ip, peerIp, mac] = [TESTBED_PAIR_IPS[host], TESTBED_PAIR_IPS[peer], PAIR_MACS[host]];
   return {
@@ -233,6 +243,7 @@ export function pairJob(tb: Testbed, host: PairHost, cmd: PairCommand, cwd: stri
       RDMAJS_TESTBED_IP: ip,
       RDMAJS_TESTBED_PEER_IP: peerIp,
       RDMAJS_TESTBED_HOST: host,
+      RDMAJS_TESTBED_TIMING: timing,
     },
     modules: ['virtio_net'],
     netdev: [
@@ -264,7 +275,7 @@ interface VmSpec {
   tb: Testbed;
   script: string;
   memoryMiB?: number;
-  cpus?: number;
+  plan: TimingPlan;
   /** More qemu arguments (a NIC). */
   qemuArgs?: string[];
   /** Given to qemu as its fd 3 (the NIC's socket). */
@@ -337,12 +348,14 @@ function startVm(spec: VmSpec): Vm {
   const job = join(dir, 'job.sh');
   writeFileSync(job, spec.script, { mode: 0o755 });
 
-  const kvm = acceleration().accel === 'kvm';
+  const { plan } = spec;
+  const kvm = !plan.forceTcg && acceleration().accel === 'kvm';
   const args = [
     '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
     '-cpu', kvm ? 'host' : tcgCpu(),
     '-m', String(spec.memoryMiB ?? 3072),
-    '-smp', String(spec.cpus ?? 2),
+    '-smp', String(plan.cpus),
+    ...plan.qemuArgs,
     // No monitor and no display; the serial console is qemu's stdio, which
     // works with stdin closed or /dev/null (CI has no standard input).
     '-display', 'none', '-monitor', 'none', '-no-reboot',
@@ -354,7 +367,8 @@ function startVm(spec: VmSpec): Vm {
     ...(spec.qemuArgs ?? []),
   ];
   const started = Date.now();
-  log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}) for: ${spec.what}`);
+  log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}, ${plan.cpus} vCPU${plan.cpus > 1 ? 's' : ''}) for: ${spec.what}`);
+  log(`timing ${plan.meaning}`);
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe', ...(spec.fd3 ? [spec.fd3] : [])] });
   const [stdout, stderr] = [qemu.stdout!, qemu.stderr!];
 
@@ -468,12 +482,13 @@ function runResult({ ready: _, ...result }: VmResult): RunResult {
 export async function runInTestbed(opts: RunOptions): Promise<RunResult> {
   checkCommand('runInTestbed', 'command', opts.command);
   const log = makeLog(opts);
+  const plan = timingPlan(resolveTiming(opts.timing), opts.cpus);
   const tb = await prepare({ log });
   const vm = startVm({
     tb,
-    script: jobScript(tb, singleJob(opts)),
+    script: jobScript(tb, singleJob(opts, plan.timing)),
     memoryMiB: opts.memoryMiB,
-    cpus: opts.cpus,
+    plan,
     what: opts.command.join(' '),
     log,
     onOutput: opts.onOutput,
@@ -552,15 +567,16 @@ export async function runInTestbedPair(opts: PairOptions): Promise<PairResult> {
   checkCommand('runInTestbedPair', 'a.command', opts.a?.command);
   checkCommand('runInTestbedPair', 'b.command', opts.b?.command);
   const log = makeLog(opts);
+  const plan = timingPlan(resolveTiming(opts.timing), opts.cpus);
   const tb = await prepare({ log });
   const ends = await cable(CABLE_WAIT_MS);
   log(`link: 127.0.0.1:${ends[0].localPort} <-> 127.0.0.1:${ends[1].localPort}`);
   const start = (host: PairHost, end: Socket) =>
     startVm({
       tb,
-      script: jobScript(tb, pairJob(tb, host, opts[host], opts.cwd)),
+      script: jobScript(tb, pairJob(tb, host, opts[host], opts.cwd, plan.timing)),
       memoryMiB: opts.memoryMiB,
-      cpus: opts.cpus,
+      plan,
       qemuArgs: ['-netdev', 'socket,id=net0,fd=3', '-device', `virtio-net-pci,netdev=net0,mac=${PAIR_MACS[host]}`],
       fd3: end,
       what: opts[host].command.join(' '),

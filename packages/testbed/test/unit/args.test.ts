@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { pairExitCode, parseFlags, parsePairArgs, parseRunArgs, prefixLines } from '../../src/args.js';
+import { resolveTiming, timingPlan } from '../../src/timing.js';
 
 describe('command line', () => {
   it('parses run flags before -- and takes everything without -- as the command', () => {
@@ -41,5 +42,31 @@ describe('command line', () => {
     expect(prefixLines('[a] ', 'one\n\ntwo\n')).toBe('[a] one\n[a] \n[a] two\n');
     expect(prefixLines('[b] ', 'partial')).toBe('[b] partial');
     expect(prefixLines('[b] ', '')).toBe('');
+  });
+});
+
+describe('timing', () => {
+  it('parses --timing and refuses unknown modes', () => {
+    expect(parseRunArgs(['--timing', 'deterministic', '--', 'true'])).toEqual({ timing: 'deterministic', command: ['true'] });
+    expect(parseFlags(['--timing', 'threaded'])).toEqual({ timing: 'threaded' });
+    expect(() => parseFlags(['--timing', 'fast'])).toThrow(/threaded, deterministic.*'fast'/);
+    expect(() => parseFlags(['--timing'])).toThrow(/needs a mode/);
+  });
+
+  it('takes the flag, else RDMAJS_TESTBED_TIMING, else threaded', () => {
+    expect(resolveTiming(undefined, {})).toBe('threaded');
+    expect(resolveTiming(undefined, { RDMAJS_TESTBED_TIMING: 'deterministic' })).toBe('deterministic');
+    expect(resolveTiming('threaded', { RDMAJS_TESTBED_TIMING: 'deterministic' })).toBe('threaded');
+    expect(() => resolveTiming(undefined, { RDMAJS_TESTBED_TIMING: 'icount' })).toThrow(/RDMAJS_TESTBED_TIMING must be/);
+  });
+
+  it('deterministic mode is icount on one vCPU under TCG; threaded keeps the vCPUs asked for', () => {
+    const d = timingPlan('deterministic', undefined);
+    expect(d).toMatchObject({ forceTcg: true, cpus: 1, qemuArgs: ['-icount', 'shift=0,sleep=off'] });
+    expect(d.meaning).toMatch(/guest ns = guest instructions/);
+    expect(timingPlan('deterministic', 1).cpus).toBe(1);
+    expect(() => timingPlan('deterministic', 2)).toThrow(RangeError);
+    expect(timingPlan('threaded', undefined)).toMatchObject({ forceTcg: false, cpus: 2, qemuArgs: [] });
+    expect(timingPlan('threaded', 4).cpus).toBe(4);
   });
 });

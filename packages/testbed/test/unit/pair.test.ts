@@ -25,11 +25,12 @@ describe('pair job script', () => {
 
   it('gives each host its address, its peer, its name and rxe0 on its own NIC', () => {
     for (const [host, peer] of [['a', 'b'], ['b', 'a']] as const) {
-      const script = jobScript(tb, pairJob(tb, host, { command: ['echo', "it's"], env: { X: '1' } }, '/w'));
+      const script = jobScript(tb, pairJob(tb, host, { command: ['echo', "it's"], env: { X: '1' } }, '/w', 'threaded'));
       expect(script).toContain(`export RDMAJS_TESTBED_IP='${TESTBED_PAIR_IPS[host]}'`);
       expect(script).toContain(`export RDMAJS_TESTBED_PEER_IP='${TESTBED_PAIR_IPS[peer]}'`);
       expect(script).toContain(`export RDMAJS_TESTBED_HOST='${host}'`);
       expect(script).toContain("export RDMAJS_DEVICE='rxe0'");
+      expect(script).toContain("export RDMAJS_TESTBED_TIMING='threaded'");
       expect(script).toContain("export X='1'");
       expect(script).toContain(`ip addr add ${TESTBED_PAIR_IPS[host]}/24 dev "$netdev"`);
       expect(script).toContain('rdma link add rxe0 type rxe netdev "$netdev"');
@@ -40,7 +41,7 @@ describe('pair job script', () => {
       expect(script).toContain("cd '/w'");
     }
     // Each VM finds its NIC by its own MAC.
-    const macs = (['a', 'b'] as const).map((h) => /= (52:54:00:[0-9a-f:]+) \]/.exec(jobScript(tb, pairJob(tb, h, { command: ['true'] }, '/')))?.[1]);
+    const macs = (['a', 'b'] as const).map((h) => /= (52:54:00:[0-9a-f:]+) \]/.exec(jobScript(tb, pairJob(tb, h, { command: ['true'] }, '/', 'threaded')))?.[1]);
     expect(macs[0]).toBeDefined();
     expect(macs[0]).not.toBe(macs[1]);
   });
