@@ -22,9 +22,11 @@ function esc(s: string): string {
 const n = (x: number) => Number(x.toFixed(1));
 
 /**
- * Horizontal bars, one per subject with a ratio: green when its target is
- * met, red when not, grey without a verdict; a whisker from the least to the
- * most favourable pair of runs; a tick at the target; a line at 1.
+ * Horizontal bars, one per subject with a ratio, from 1 to the ratio on a
+ * log2 axis (so 0.5x and 2x are as far from parity, and a 60x tail does not
+ * flatten the rest): green when its target is met, red when not, grey
+ * without a verdict; a whisker from the least to the most favourable pair of
+ * runs; a tick at the target.
  */
 export function ratioChart(rows: readonly SummaryRow[], title: string): string {
   const bars = rows.flatMap((r) =>
@@ -37,44 +39,46 @@ export function ratioChart(rows: readonly SummaryRow[], title: string): string {
         range: s.ratioRange,
         target: /^([<>]=)([\d.]+)$/.exec(s.target)?.[2],
         met: s.met,
-        axis: r.spec.ratio === 'speed' ? 'x faster than ' + r.spec.anchor : `/ ${r.spec.anchor}`,
+        axis: r.spec.ratio === 'speed' ? `times faster than ${r.spec.anchor}` : `${r.subjects[0]?.cell.tool ?? ''} / ${r.spec.anchor}`,
       })),
   );
   const labelW = 330;
-  const plotW = 420;
+  const plotW = 440;
   const rowH = 22;
   const top = 40;
-  const height = top + bars.length * rowH + 50;
-  const max = Math.max(2, ...bars.map((b) => Math.max(b.ratio, b.range?.[1] ?? 0, Number(b.target ?? 0)))) * 1.05;
-  const x = (v: number) => labelW + (Math.min(v, max) / max) * plotW;
+  const height = top + bars.length * rowH + 62;
+  const values = bars.flatMap((b) => [b.ratio, ...(b.range ?? []), ...(b.target ? [Number(b.target)] : [])]).filter((v) => v > 0);
+  const lo = Math.min(-2, Math.floor(Math.log2(Math.min(...values, 1))));
+  const hi = Math.max(2, Math.ceil(Math.log2(Math.max(...values, 1))));
+  const x = (v: number) => labelW + ((Math.log2(Math.max(v, 2 ** lo)) - lo) / (hi - lo)) * plotW;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + plotW + 30}" height="${height}" ${FONT}>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + plotW + 40}" height="${height}" ${FONT}>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
-  for (let t = 0; t <= max; t += max > 4 ? 1 : 0.5) {
-    out.push(`<line x1="${n(x(t))}" y1="${top - 5}" x2="${n(x(t))}" y2="${top + bars.length * rowH}" stroke="#eee"/>`);
-    out.push(`<text x="${n(x(t))}" y="${top + bars.length * rowH + 15}" text-anchor="middle">${t}</text>`);
+  const bottom = top + bars.length * rowH;
+  for (let e = lo; e <= hi; e++) {
+    const t = 2 ** e;
+    out.push(`<line x1="${n(x(t))}" y1="${top - 5}" x2="${n(x(t))}" y2="${bottom}" stroke="${e === 0 ? '#444' : '#eee'}"/>`);
+    out.push(`<text x="${n(x(t))}" y="${bottom + 15}" text-anchor="middle">${t >= 1 ? t : `1/${1 / t}`}</text>`);
   }
-  out.push(`<line x1="${n(x(1))}" y1="${top - 5}" x2="${n(x(1))}" y2="${top + bars.length * rowH}" stroke="#444" stroke-dasharray="4 3"/>`);
   bars.forEach((b, i) => {
     const y = top + i * rowH;
     const fill = b.met === null ? '#999' : b.met ? '#2ca02c' : '#d62728';
+    const [x0, x1] = [x(1), x(b.ratio)].sort((p, q) => p - q) as [number, number];
     out.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)} [${b.mode}]</text>`);
-    out.push(`<rect x="${labelW}" y="${y + 4}" width="${n(x(b.ratio) - labelW)}" height="${rowH - 8}" fill="${fill}" opacity="0.75"/>`);
+    out.push(`<rect x="${n(x0)}" y="${y + 4}" width="${n(Math.max(1, x1 - x0))}" height="${rowH - 8}" fill="${fill}" opacity="0.75"/>`);
     if (b.range) {
-      const [lo, hi] = b.range;
-      out.push(`<line x1="${n(x(lo))}" y1="${y + 11}" x2="${n(x(hi))}" y2="${y + 11}" stroke="black"/>`);
-      for (const v of [lo, hi]) out.push(`<line x1="${n(x(v))}" y1="${y + 7}" x2="${n(x(v))}" y2="${y + 15}" stroke="black"/>`);
+      const [a, c] = b.range;
+      out.push(`<line x1="${n(x(a))}" y1="${y + 11}" x2="${n(x(c))}" y2="${y + 11}" stroke="black"/>`);
+      for (const v of [a, c]) out.push(`<line x1="${n(x(v))}" y1="${y + 7}" x2="${n(x(v))}" y2="${y + 15}" stroke="black"/>`);
     }
     if (b.target) out.push(`<line x1="${n(x(Number(b.target)))}" y1="${y + 2}" x2="${n(x(Number(b.target)))}" y2="${y + rowH - 2}" stroke="black" stroke-width="3"/>`);
-    out.push(`<text x="${n(x(b.ratio) + 4)}" y="${y + 15}" font-size="10">${b.ratio.toFixed(2)}</text>`);
+    out.push(`<text x="${n(Math.max(x1, x(1)) + 4)}" y="${y + 15}" font-size="10">${b.ratio.toFixed(2)}</text>`);
   });
   const axis = [...new Set(bars.map((b) => b.axis))].join('; ');
-  out.push(
-    `<text x="${labelW}" y="${height - 12}" font-size="11">ratio (${esc(axis)}); whisker: spread of runs; black tick: target; ` +
-      `green met, red missed, grey not judged; [D] deterministic, [T] threaded, [N] native</text>`,
-  );
+  out.push(`<text x="10" y="${bottom + 32}" font-size="11">ratio (${esc(axis)}), log scale; whisker: spread of the runs; black tick: target</text>`);
+  out.push(`<text x="10" y="${bottom + 47}" font-size="11">green: met, red: missed, grey: no target or not judged; [D] deterministic, [T] threaded, [N] native</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

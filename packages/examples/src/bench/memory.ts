@@ -21,6 +21,14 @@ export interface MemoryReport {
   after: MemorySample;
   /** Garbage collections that started inside the phase. */
   gc: { minor: number; major: number; other: number; pauseMs: number };
+  /**
+   * What the process waited for inside the phase: page faults that read a
+   * file (major), and times it blocked (voluntary context switches). In
+   * the testbed's deterministic timing a wait on the host (a major fault
+   * over 9p) moves guest time to the next timer tick, up to 4 ms: the one
+   * way the host's load reaches a figure.
+   */
+  waits: { majorFaults: number; voluntarySwitches: number };
 }
 
 const MiB = 2 ** 20;
@@ -38,6 +46,7 @@ export class MemoryProbe {
     for (const e of list.getEntries()) this.#entries.push(e);
   });
   #before: MemorySample | undefined;
+  #usage: NodeJS.ResourceUsage | undefined;
   #from = 0;
   #to = 0;
 
@@ -46,12 +55,14 @@ export class MemoryProbe {
     this.#entries = [];
     this.#observer.observe({ entryTypes: ['gc'] });
     this.#before = sample();
+    this.#usage = process.resourceUsage();
     this.#from = performance.now();
   }
 
   /** Samples memory again and returns the report (waits for pending GC entries first). */
   async stop(): Promise<MemoryReport> {
     this.#to = performance.now();
+    const usage = process.resourceUsage();
     const after = sample();
     // GC entries are delivered asynchronously: let them arrive.
     await new Promise((r) => setImmediate(r));
@@ -67,7 +78,9 @@ export class MemoryProbe {
       gc.pauseMs += e.duration;
     }
     gc.pauseMs = round(gc.pauseMs);
-    return { before: this.#before ?? after, after, gc };
+    const u0 = this.#usage ?? usage;
+    const waits = { majorFaults: usage.majorPageFault - u0.majorPageFault, voluntarySwitches: usage.voluntaryContextSwitches - u0.voluntaryContextSwitches };
+    return { before: this.#before ?? after, after, gc, waits };
   }
 }
 
@@ -76,6 +89,7 @@ export function formatMemory(m: MemoryReport): string {
   const d = (a: number, b: number) => `${a.toFixed(1)} -> ${b.toFixed(1)} MiB (${b - a >= 0 ? '+' : ''}${(b - a).toFixed(2)})`;
   return (
     `heap used ${d(m.before.heapUsedMiB, m.after.heapUsedMiB)}, RSS ${d(m.before.rssMiB, m.after.rssMiB)}, ` +
-    `GCs during the run: ${m.gc.minor} minor, ${m.gc.major} major${m.gc.other ? `, ${m.gc.other} other` : ''} (${m.gc.pauseMs.toFixed(1)} ms)`
+    `GCs during the run: ${m.gc.minor} minor, ${m.gc.major} major${m.gc.other ? `, ${m.gc.other} other` : ''} (${m.gc.pauseMs.toFixed(1)} ms), ` +
+    `waits: ${m.waits.majorFaults} major faults, blocked ${m.waits.voluntarySwitches} times`
   );
 }

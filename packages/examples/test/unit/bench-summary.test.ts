@@ -147,7 +147,8 @@ describe('charts', () => {
     expect(svg).toMatch(/^<svg /);
     expect(svg).toContain('verbs &lt;test&gt;');
     expect(svg).toContain('write_bw 64 KiB [D]');
-    expect(svg.match(/<rect x="330"/g)).toHaveLength(1);
+    expect(svg.match(/opacity="0.75"/g)).toHaveLength(1);
+    expect(svg).toContain('>1/4<');
 
     const sweepPass = pass('verbs', env('deterministic', 1), [
       { row: 's', tool: 'perftest', unit: 'MiB/s', value: 1, bytes: 2 },
