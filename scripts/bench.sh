@@ -87,17 +87,19 @@ say "$(nproc) CPUs, clock source $(cat /sys/devices/system/clocksource/clocksour
 N=$(n 1000)
 pair "write_bw 64 KiB" bw 1 ib_write_bw -s 65536 -n "$N" -- write_bw -s 65536 -n "$N"
 pair "read_bw 64 KiB" bw 1 ib_read_bw -s 65536 -n "$N" -- read_bw -s 65536 -n "$N"
+# SEND has a JS receiver too (two processes, each with V8's threads): longer.
+N=$(n 3000)
 pair "send_bw 64 KiB" bw 1 ib_send_bw -s 65536 -n "$N" -- send_bw -s 65536 -n "$N"
 
 # Message rate at 64 B: one work request per post (CQ moderation 100), then
-# chains of 16. Rates run >= 1 s of guest time, and rdmajs warms up for
+# chains of 16 and atomics. Rates run >= 1 s of guest time, and rdmajs warms up for
 # 10000 operations first (the JIT's tiering): with the defaults (n/10 warm-up,
 # 10000 operations) the unbatched figure was 26 % lower and its runs 1-2 %
 # apart, now under 0.5 % (docs/performance.md#reproducibility).
 N=$(n 50000)
 pair "write_bw 64 B rate" mpps 1 ib_write_bw -s 64 -n "$N" -- write_bw -s 64 -n "$N" -w "$(n 10000)"
 pair "write_bw 64 B rate, -l 16" mpps 1 ib_write_bw -s 64 -l 16 -n "$N" -- write_bw -s 64 -l 16 -n "$N" -w "$(n 10000)"
-N=$(n 20000)
+N=$(n 60000)
 pair "atomic_bw 8 B rate" mpps 1 ib_atomic_bw -n "$N" -- atomic_bw -n "$N" -w "$(n 10000)"
 
 # Latency at 2 B, busy-polling on both sides (two CPUs); typical = median of
