@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # Build tools and RDMA user space; qemu and perftest/rdmacm-utils for the
-# testbed and the side-by-side benchmarks.
+# testbed and the side-by-side benchmarks; Open MPI (mpirun, mpicc) and
+# ucx_perftest for the @rdmajs/mp tests and benchmarks.
 APT_PACKAGES=(build-essential python3 pkg-config libibverbs-dev librdmacm-dev ibverbs-providers
-  ibverbs-utils rdmacm-utils perftest iproute2 qemu-system-x86 cpio)
+  ibverbs-utils rdmacm-utils perftest iproute2 qemu-system-x86 cpio
+  openmpi-bin libopenmpi-dev ucx-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
