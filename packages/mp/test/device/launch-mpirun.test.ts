@@ -1,0 +1,121 @@
+// Launchers end to end, in the device environment (the testbed VM, or a
+// host with RDMA): Open MPI's mpirun and rdmajs-run start real rank
+// processes (fixtures/exchange-rank.mjs) that find their place with
+// launchEnv(), rank 0's rendezvous address with deriveRoot(), and swap a
+// blob with every rank through exchange().
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+const fixture = fileURLToPath(new URL('./fixtures/exchange-rank.mjs', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/launch/cli.js', import.meta.url));
+const repo = fileURLToPath(new URL('../../../..', import.meta.url));
+
+/** Bound of one launcher run: four Node processes starting under emulation. */
+const RUN_TIMEOUT_MS = 150_000;
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end, killing it (and failing) after RUN_TIMEOUT_MS. */
+function run(command: string, args: string[]): Promise<Finished> {
+  return new Promise<Finished>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${RUN_TIMEOUT_MS / 1000} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, RUN_TIMEOUT_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+interface RankReport {
+  rank: number;
+  size: number;
+  localRank: number;
+  localSize?: number;
+  launcher: string;
+  root: { host: string; port: number };
+  table: { rank: number; pid: number; host: string }[];
+}
+
+/** The JSON line of each rank, after an optional `[r] ` prefix that must then name the same rank. */
+function reports(stdout: string, prefixed: boolean): RankReport[] {
+  const out: RankReport[] = [];
+  for (const line of stdout.split('\n').filter((l) => l.trim() !== '')) {
+    const m = (prefixed ? /^\[(\d+)\] (\{.*\})$/ : /^()(\{.*\})$/).exec(line);
+    if (m === null) throw new Error(`unexpected output line: ${JSON.stringify(line)}`);
+    const report = JSON.parse(m[2]!) as RankReport;
+    if (prefixed) expect(report.rank).toBe(Number(m[1]));
+    out.push(report);
+  }
+  return out.sort((x, y) => x.rank - y.rank);
+}
+
+/** Every rank reports the same complete table: entry r came from rank r. */
+function expectCompleteExchange(all: RankReport[], size: number): void {
+  expect(all.map((r) => r.rank)).toEqual([...Array(size).keys()]);
+  const pids = new Set(all.map((r) => r.table[r.rank]!.pid));
+  expect(pids.size).toBe(size);
+  for (const r of all) {
+    expect(r.size).toBe(size);
+    expect(r.root).toEqual(all[0]!.root);
+    expect(r.table).toEqual(all[0]!.table);
+    expect(r.table.map((entry) => entry.rank)).toEqual([...Array(size).keys()]);
+  }
+}
+
+/** Open MPI refuses to start when the node name is not letters, digits, dots and hyphens (the testbed VM's is "(none)"). */
+const OMPI_NODE_NAME = /^[A-Za-z0-9.-]+$/;
+
+describe('launchers', () => {
+  it('mpirun -n 4: launcher ompi, ranks 0..3 of 4 on one host, a derived root on 127.0.0.1, a complete exchange', async () => {
+    const mpirun = ['mpirun', '--allow-run-as-root', '--oversubscribe', '-n', '4', process.execPath, fixture];
+    // Give mpirun a valid node name in a UTS namespace of its own; the VM's stays as it is.
+    const [command, args] = OMPI_NODE_NAME.test(hostname())
+      ? [mpirun[0]!, mpirun.slice(1)]
+      : ['unshare', ['--uts', 'sh', '-c', 'hostname rdmajs-testbed && exec "$@"', 'sh', ...mpirun]];
+    const done = await run(command, args);
+    expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
+    const all = reports(done.stdout, false);
+    expectCompleteExchange(all, 4);
+    for (const r of all) {
+      expect(r.launcher).toBe('ompi');
+      expect(r.localSize).toBe(4);
+      expect(r.localRank).toBe(r.rank);
+    }
+    expect(all[0]!.root.host).toBe('127.0.0.1');
+    expect(all[0]!.root.port).toBeGreaterThanOrEqual(20_000);
+    expect(all[0]!.root.port).toBeLessThanOrEqual(59_999);
+  });
+
+  it('rdmajs-run -n 3: launcher rdmajs-run, "[r] " prefixes, the root on the testbed address (or loopback), a complete exchange', async () => {
+    const done = await run(process.execPath, [cli, '-n', '3', '--timeout', '120', '--', process.execPath, fixture]);
+    expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
+    const all = reports(done.stdout, true);
+    expectCompleteExchange(all, 3);
+    for (const r of all) {
+      expect(r.launcher).toBe('rdmajs-run');
+      expect(r.localSize).toBe(3);
+      expect(r.localRank).toBe(r.rank);
+    }
+    expect(all[0]!.root.host).toBe(process.env.RDMAJS_TESTBED_IP || '127.0.0.1');
+  });
+});
