@@ -33,6 +33,9 @@
  * `'EPEERDEAD'`, ...); bad arguments throw `TypeError`/`RangeError` at once.
  * @module
  */
+export { init, type InitOptions } from './init.js';
+export { Communicator, type RecvOptions } from './comm.js';
+export { DEFAULT_EAGER_LIMIT, type TransportOptions } from './transport/transport.js';
 export { MpError, truncationError, type MpErrorCode, type MpErrorProps } from './errors.js';
 export {
   ANY_SOURCE,
@@ -47,6 +50,7 @@ export {
   type LaunchEnv,
   type Launcher,
   type Rank,
+  type Received,
   type ReduceOp,
   type ReducibleArray,
   type Status,
@@ -72,6 +76,7 @@ export {
   formatHostPort,
   openRendezvous,
   type ExchangeOptions,
+  type DepartureListener,
   type Rendezvous,
   type RendezvousOptions,
 } from './bootstrap/rendezvous.js';

@@ -47,6 +47,12 @@ export interface Status {
   length: number;
 }
 
+/** What a receive resolves with: its {@link Status} and the bytes, a view of the receive buffer. */
+export interface Received extends Status {
+  /** `into`'s first `length` bytes, as a `Uint8Array` view (no copy). */
+  data: Uint8Array;
+}
+
 /** The envelope of a message as the matching engine sees it. */
 export interface Envelope {
   readonly source: Rank;

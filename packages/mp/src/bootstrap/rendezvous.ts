@@ -90,9 +90,20 @@ export interface Rendezvous {
   allgather(payload: unknown): Promise<unknown[]>;
   /** Resolves once every rank has called `barrier()`. Rejects like {@link allgather}. */
   barrier(): Promise<void>;
+  /**
+   * Calls `listener` when a rank's session ends while this one is open:
+   * `clean` when it closed on purpose ({@link close}), not when its process
+   * died or its connection broke. Rank 0 sees every rank and tells the
+   * others; the others see rank 0 itself. The job's failure detector: a rank
+   * that dies mid-computation is known everywhere within a round trip.
+   */
+  onDeparture(listener: DepartureListener): void;
   /** Closes the sockets (after flushing what was sent) and the listener; never rejects. Idempotent. */
   close(): Promise<void>;
 }
+
+/** See {@link Rendezvous.onDeparture}. */
+export type DepartureListener = (rank: number, clean: boolean, detail: string) => void;
 
 /** Formats a {@link HostPort} as `host:port`, or `[v6]:port`. Never throws. */
 export function formatHostPort(address: HostPort): string {
@@ -301,6 +312,7 @@ type Message =
   | { t: 'round'; round: number; payload: unknown }
   | { t: 'table'; round: number; payloads: unknown[] }
   | { t: 'bye' }
+  | { t: 'gone'; rank: number; clean: boolean; why: string }
   | { t: 'error'; code: MpErrorCode; message: string };
 
 const CODES: ReadonlySet<string> = new Set<MpErrorCode>(['ETRUNC', 'EPEERDEAD', 'ETIMEDOUT', 'ECANCELED', 'ECLOSED', 'EINVAL', 'ELAUNCH', 'EPROTO']);
@@ -431,6 +443,7 @@ abstract class Session implements Rendezvous {
   protected roundNo = 0;
   #teardown: Promise<void> | undefined;
   #onAbort: (() => void) | undefined;
+  #departure: DepartureListener | undefined;
 
   constructor(opts: Checked) {
     this.rank = opts.rank;
@@ -450,6 +463,17 @@ abstract class Session implements Rendezvous {
 
   async barrier(): Promise<void> {
     await this.round(null, Date.now() + this.opts.timeoutMs);
+  }
+
+  onDeparture(listener: DepartureListener): void {
+    if (typeof listener !== 'function') throw new TypeError('onDeparture: listener must be a function');
+    this.#departure = listener;
+  }
+
+  /** Reports a rank's departure to the listener, unless this session is closing. */
+  protected departed(rank: number, clean: boolean, detail: string): void {
+    if (this.closing) return;
+    this.#departure?.(rank, clean, detail);
   }
 
   close(): Promise<void> {
@@ -701,7 +725,13 @@ class RootSession extends Session {
     this.#strays.delete(conn);
     const rank = conn.rank;
     if (rank === undefined || this.#ranks[rank] !== conn) return;
-    this.#left.set(rank, conn.bye ? 'closed its rendezvous session' : `disconnected (connection from ${conn.remote} closed)`);
+    const why = conn.bye ? 'closed its rendezvous session' : `disconnected (connection from ${conn.remote} closed)`;
+    this.#left.set(rank, why);
+    if (this.failure === undefined && !this.closing) {
+      const frame = encodeFrame({ t: 'gone', rank, clean: conn.bye, why } satisfies Message);
+      for (const c of this.#ranks) if (c !== undefined && c !== conn) c.send(frame);
+      this.departed(rank, conn.bye, `rank ${rank} ${why}`);
+    }
     this.#check();
   }
 
@@ -752,7 +782,8 @@ class RootSession extends Session {
 
   protected async release(): Promise<void> {
     const conns = [...this.#strays, ...this.#ranks.filter((c): c is Conn => c !== undefined)];
-    const last = this.failure === undefined ? undefined : errorFrame(this.failure, this.opts.maxFrameBytes);
+    // A bye tells the ranks rank 0 leaves on purpose (it may finish first), not that it died.
+    const last = this.failure === undefined ? encodeFrame({ t: 'bye' } satisfies Message) : errorFrame(this.failure, this.opts.maxFrameBytes);
     const closed = this.#listening ? new Promise<void>((resolve) => this.#server.close(() => resolve())) : Promise.resolve();
     await Promise.all(conns.map((c) => c.end(last)));
     await closed;
@@ -764,6 +795,7 @@ class ClientSession extends Session {
   readonly address: HostPort;
   #conn: Conn | undefined;
   #welcomed: Pending<unknown[]> | undefined;
+  #rootBye = false;
 
   constructor(opts: Checked) {
     super(opts);
@@ -806,6 +838,14 @@ class ClientSession extends Session {
       const code = typeof raw.code === 'string' && CODES.has(raw.code) ? (raw.code as MpErrorCode) : 'EPROTO';
       return this.fail(new MpError({ code }, `rendezvous root ${this.#root}: ${String(raw.message)}`));
     }
+    if (raw.t === 'gone') {
+      if (typeof raw.rank === 'number') this.departed(raw.rank, raw.clean === true, `rank ${raw.rank} ${String(raw.why)}`);
+      return;
+    }
+    if (raw.t === 'bye') {
+      this.#rootBye = true;
+      return;
+    }
     if (raw.t === 'welcome' && this.pending !== undefined && this.pending === this.#welcomed) {
       if (raw.size !== this.size) return this.fail(new MpError({ code: 'EINVAL' }, `the rendezvous root ${this.#root} has size ${String(raw.size)}, this rank ${this.size}`));
       this.#welcomed = undefined;
@@ -826,6 +866,7 @@ class ClientSession extends Session {
 
   #onGone(err: Error | undefined): void {
     const why = err === undefined ? 'closed the connection' : `reset the connection (${(err as NodeJS.ErrnoException).code ?? err.message})`;
+    this.departed(0, this.#rootBye, this.#rootBye ? 'rank 0 closed its rendezvous session' : `rank 0 (the rendezvous root ${this.#root}) ${why}`);
     this.fail(new MpError({ code: 'EPEERDEAD', peer: 0, cause: err }, `the rendezvous root ${this.#root} (rank 0) ${why}`));
   }
 

@@ -20,6 +20,15 @@ import { MpError } from '../../src/errors.js';
 import { freePort } from '../../src/launch/root.js';
 import type { HostPort } from '../../src/types.js';
 
+/** Polls `cond` on the event loop, bounded (5 s). */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const HOST = '127.0.0.1';
 
 /** Open TCP handles (sockets, servers) and timers of this process. */
@@ -295,10 +304,42 @@ describe('failures', () => {
     expect(t1).toEqual(t0);
     await Promise.all([client.close(), root.close()]);
     await raw.closed; // rank 0's close ends the raw client's connection too
-    expect(raw.frames).toEqual([
+    expect(raw.frames.slice(0, 2)).toEqual([
       { t: 'welcome', size },
       { t: 'table', round: 0, payloads: ['zero', 'one', 'raw'] },
     ]);
+    // Then only departure news: rank 1 left cleanly (if rank 0 saw it first), rank 0 says bye.
+    expect(raw.frames.slice(2)).toContainEqual({ t: 'bye' });
+    for (const f of raw.frames.slice(2)) expect(f).toSatisfy((x: { t: string; rank?: number; clean?: boolean }) => x.t === 'bye' || (x.t === 'gone' && x.rank === 1 && x.clean === true));
+  });
+
+  it('onDeparture: every rank hears that a rank died (clean: false) or closed its session (clean: true)', async () => {
+    const size = 4;
+    const root = await rootSession(size, { timeoutMs: 10_000 });
+    const addr = root.address!;
+    const [c1, c2, c3] = await Promise.all([1, 2, 3].map((rank) => openRendezvous({ rank, size, root: addr, timeoutMs: 10_000 })));
+    await Promise.all([root.barrier(), c1!.barrier(), c2!.barrier(), c3!.barrier()]);
+    const heard = new Map<number, { rank: number; clean: boolean; detail: string }[]>();
+    const listen = (me: number, s: Rendezvous) => {
+      heard.set(me, []);
+      s.onDeparture((rank, clean, detail) => heard.get(me)!.push({ rank, clean, detail }));
+    };
+    listen(0, root);
+    listen(2, c2!);
+    listen(3, c3!);
+    await c1!.close(); // on purpose
+    await until(() => heard.get(2)!.length === 1 && heard.get(3)!.length === 1 && heard.get(0)!.length === 1);
+    for (const me of [0, 2, 3]) expect(heard.get(me)).toEqual([{ rank: 1, clean: true, detail: 'rank 1 closed its rendezvous session' }]);
+    // Rank 2 "dies": its socket goes without a bye.
+    (c2 as unknown as { fail(e: Error): void }).fail(new MpError({ code: 'EPEERDEAD' }, 'simulated death'));
+    await until(() => heard.get(3)!.length === 2 && heard.get(0)!.length === 2);
+    expect(heard.get(3)![1]).toMatchObject({ rank: 2, clean: false, detail: expect.stringMatching(/^rank 2 disconnected/) });
+    expect(heard.get(0)![1]).toMatchObject({ rank: 2, clean: false });
+    // Rank 0 closes first, on purpose: rank 3 hears a clean departure of rank 0.
+    await root.close();
+    await until(() => heard.get(3)!.length === 3);
+    expect(heard.get(3)![2]).toMatchObject({ rank: 0, clean: true });
+    await c3!.close();
   });
 
   it('garbage from a rank fails the job with EPROTO naming the rank', async () => {
