@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `rdmajs-run -n N [--root host[:port]] [--timeout s] [--] <command...>`:
- * starts N local ranks of a command for `@rdmajs/mp` (see `args.ts` for the
- * usage, `supervisor.ts` for how ranks are watched).
+ * `rdmajs-run -n N [options] [--] <command...>`: starts N ranks of a command
+ * for `@rdmajs/mp`, on this host or in testbed VMs (see `args.ts` for the
+ * usage, `supervisor.ts` for how ranks are watched, `testbed.ts` for the VMs).
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { LAUNCHER_FAILED_EXIT_CODE, runCli } from './main.js';
 import { FORWARDED_SIGNALS } from './supervisor.js';
@@ -32,6 +33,8 @@ runCli(process.argv.slice(2), {
   stderr: (chunk) => void process.stderr.write(chunk),
   env: process.env,
   version: version(),
+  // The VMs mount the host's filesystem at the same paths: the same node and script run there.
+  self: [process.execPath, fileURLToPath(import.meta.url)],
   onSignals(handler) {
     // Listening replaces Node's default (exit at once): the launcher stays to report the ranks' exit.
     const listeners = FORWARDED_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);

@@ -42,8 +42,10 @@ const OUTPUT_DRAIN_MS = 1_000;
 export interface SuperviseOptions {
   /** Program and arguments, run once per rank (no shell). */
   command: readonly string[];
-  /** Number of ranks (all on this host). */
+  /** Number of ranks in the job. */
   size: number;
+  /** Start only ranks `first..last` of the job here (default: all); the others run elsewhere. */
+  ranks?: { first: number; last: number };
   /** Rendezvous address passed as `RDMAJS_MP_ROOT`. */
   root: HostPort;
   /** Environment the ranks' is built on (default `process.env`). */
@@ -82,13 +84,13 @@ export interface JobResult {
   /** The rank whose failure decided `exitCode`, if one did. */
   firstFailedRank?: number;
   timedOut: boolean;
-  /** Every rank's outcome, by rank. */
+  /** Every rank's outcome, in rank order (index 0 is the first rank started here). */
   ranks: RankOutcome[];
 }
 
 /** A running job. */
 export interface Job {
-  /** Process ids by rank (undefined for a rank that could not be started). */
+  /** Process ids in rank order, as in {@link JobResult.ranks} (undefined for a rank that could not be started). */
   readonly pids: readonly (number | undefined)[];
   /**
    * Passes `signal` to every rank still running, and SIGKILLs those that
@@ -119,11 +121,13 @@ interface RankState {
 }
 
 /**
- * Starts `size` processes of `command`, rank `r` with `rankEnv(env, { rank: r, size, localRank: r,
- * localSize: size, root })`. When a rank fails (non-zero exit, a signal, or a failed start), the others get
- * SIGTERM and, after `graceMs`, SIGKILL. Does not touch the launcher's own signal handlers: the caller
- * routes its signals to {@link Job.forward}.
- * @throws TypeError / RangeError (synchronously) for an empty command, a size below 1, or a negative timeout.
+ * Starts the ranks `ranks.first..ranks.last` (default `0..size-1`) of `command`, rank `r` with
+ * `rankEnv(env, { rank: r, size, localRank: r - first, localSize: last - first + 1, root })`. When a
+ * rank fails (non-zero exit, a signal, or a failed start), the others get SIGTERM and, after `graceMs`,
+ * SIGKILL. Does not touch the launcher's own signal handlers: the caller routes its signals to
+ * {@link Job.forward}.
+ * @throws TypeError / RangeError (synchronously) for an empty command, a size below 1, a rank range outside
+ *   `0..size-1`, or a negative timeout.
  */
 export function supervise(options: SuperviseOptions): Job {
   const { command, size, root } = options;
@@ -131,6 +135,11 @@ export function supervise(options: SuperviseOptions): Job {
     throw new TypeError('command must be a non-empty array of strings');
   }
   if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${String(size)}`);
+  const first = options.ranks?.first ?? 0;
+  const last = options.ranks?.last ?? size - 1;
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 0 || last < first || last >= size) {
+    throw new RangeError(`ranks must be a range within 0..${size - 1}, got ${String(first)}..${String(last)}`);
+  }
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   if (!(graceMs >= 0)) throw new RangeError(`graceMs must be >= 0, got ${String(graceMs)}`);
   if (options.timeoutMs !== undefined && !(options.timeoutMs > 0 && options.timeoutMs <= 0x7fff_ffff)) {
@@ -242,9 +251,9 @@ export function supervise(options: SuperviseOptions): Job {
     maybeFinish();
   };
 
-  for (let rank = 0; rank < size; rank++) {
+  for (let rank = first; rank <= last; rank++) {
     const child = spawn(command[0]!, command.slice(1), {
-      env: rankEnv(base, { rank, size, localRank: rank, localSize: size, root }),
+      env: rankEnv(base, { rank, size, localRank: rank - first, localSize: last - first + 1, root }),
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group (see the module comment)

@@ -75,7 +75,7 @@ describe('parseArgs', () => {
     usage(['-n', '99999999999', 'cmd'], /whole number of ranks/);
     usage(['--np=', 'cmd'], /got ""/);
     usage(['-n', '2', '--bogus', 'cmd'], /unknown option --bogus/);
-    usage(['-n', '2', '--testbed', 'cmd'], /unknown option --testbed/);
+    usage(['-n', '2', '--testbeds', 'cmd'], /unknown option --testbeds/);
     usage(['-n', '2', '--timeout', '0', 'cmd'], /--timeout needs a positive number of seconds, got "0"/);
     usage(['-n', '2', '--timeout', '-1', 'cmd'], /--timeout needs a positive number/);
     usage(['-n', '2', '--timeout', '1e99', 'cmd'], /--timeout needs a positive number/);
@@ -86,5 +86,51 @@ describe('parseArgs', () => {
     usage(['-n', '2', '--root', '', 'cmd'], /--root needs host or host:port/);
     usage(['-n', '2', '--root', 'a b', 'cmd'], /not a host name or address/);
     usage(['-n', '2', '', 'x'], /the command is an empty string/);
+  });
+
+  it('--testbed and --testbed-pair choose the placement; --timing goes with them', () => {
+    expect(run(['-n', '4', '--testbed', 'node', 'app.js'])).toEqual({ placement: 'testbed', size: 4, command: ['node', 'app.js'] });
+    expect(run(['--testbed-pair', '-n', '4', '--timing', 'deterministic', '--', 'node', 'app.js'])).toEqual({
+      placement: 'testbed-pair',
+      size: 4,
+      timing: 'deterministic',
+      command: ['node', 'app.js'],
+    });
+    expect(run(['-n', '2', '--testbed', '--testbed', '--timing=threaded', '--root', '10.9.0.1:7000', 'cmd'])).toEqual({
+      placement: 'testbed',
+      size: 2,
+      timing: 'threaded',
+      root: { host: '10.9.0.1', port: 7000 },
+      command: ['cmd'],
+    });
+  });
+
+  it('--ranks A-B or A: part of a job, with the job size from -n and a root with a port', () => {
+    expect(run(['-n', '4', '--ranks', '2-3', '--root', '10.9.1.1:7470', 'cmd'])).toEqual({
+      placement: 'local',
+      size: 4,
+      ranks: { first: 2, last: 3 },
+      root: { host: '10.9.1.1', port: 7470 },
+      command: ['cmd'],
+    });
+    expect(run(['-n', '4', '--ranks=3', '--root=h:1', 'cmd']).ranks).toEqual({ first: 3, last: 3 });
+    expect(run(['-n', '1', '--ranks', '0-0', '--root', 'h:1', 'cmd']).ranks).toEqual({ first: 0, last: 0 });
+  });
+
+  it('usage errors of the testbed and --ranks options', () => {
+    usage(['-n', '2', '--testbed', '--testbed-pair', 'cmd'], /--testbed and --testbed-pair exclude each other/);
+    usage(['-n', '2', '--testbed=yes', 'cmd'], /--testbed takes no value/);
+    usage(['-n', '1', '--testbed-pair', 'cmd'], /--testbed-pair needs at least 2 ranks \(-n 2\), one per VM/);
+    usage(['-n', '2', '--timing', 'deterministic', 'cmd'], /--timing applies to the testbed VMs: add --testbed or --testbed-pair/);
+    usage(['-n', '2', '--testbed', '--timing', 'fast', 'cmd'], /--timing needs threaded or deterministic, got "fast"/);
+    usage(['-n', '2', '--testbed', '--timing'], /--timing needs a value/);
+    usage(['-n', '4', '--ranks', '2-3', 'cmd'], /--ranks needs --root host:port with a port/);
+    usage(['-n', '4', '--ranks', '2-3', '--root', 'h', 'cmd'], /--ranks needs --root host:port with a port/);
+    usage(['-n', '4', '--ranks', '2-4', '--root', 'h:1', 'cmd'], /--ranks 2-4 goes beyond the job's ranks 0\.\.3 \(-n 4\)/);
+    usage(['-n', '4', '--ranks', '3-2', '--root', 'h:1', 'cmd'], /--ranks 3-2 runs backwards/);
+    usage(['-n', '4', '--ranks', 'two', '--root', 'h:1', 'cmd'], /--ranks needs a rank or a range of ranks A-B \(e\.g\. 0-3\), got "two"/);
+    usage(['-n', '4', '--ranks', '-1', '--root', 'h:1', 'cmd'], /--ranks needs a rank or a range/);
+    usage(['-n', '4', '--ranks', '0-1', '--root', 'h:1', '--testbed', 'cmd'], /--ranks starts part of a job on this host; it does not combine with --testbed/);
+    usage(['-n', '4', '--testbed-pair', '--ranks', '0-1', '--root', 'h:1', 'cmd'], /does not combine with --testbed-pair/);
   });
 });

@@ -210,6 +210,9 @@ describe('supervise', () => {
     expect(() => supervise({ command: [], size: 1, root: ROOT })).toThrow(TypeError);
     expect(() => supervise({ command: ['x'], size: 0, root: ROOT })).toThrow(RangeError);
     expect(() => supervise({ command: ['x'], size: 1, root: ROOT, timeoutMs: 0 })).toThrow(RangeError);
+    expect(() => supervise({ command: ['x'], size: 4, root: ROOT, ranks: { first: 2, last: 4 } })).toThrow(/ranks must be a range within 0\.\.3, got 2\.\.4/);
+    expect(() => supervise({ command: ['x'], size: 4, root: ROOT, ranks: { first: 2, last: 1 } })).toThrow(RangeError);
+    expect(() => supervise({ command: ['x'], size: 4, root: ROOT, ranks: { first: -1, last: 1 } })).toThrow(RangeError);
     expect(exitStatus(0, null)).toBe(0);
     expect(exitStatus(3, null)).toBe(3);
     expect(exitStatus(null, 'SIGTERM')).toBe(143);
