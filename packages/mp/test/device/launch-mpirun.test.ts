@@ -1,15 +1,15 @@
 // Launchers end to end, in the device environment (the testbed VM, or a
 // host with RDMA): Open MPI's mpirun and rdmajs-run start real rank
-// processes (fixtures/exchange-rank.mjs) that find their place with
-// launchEnv(), rank 0's rendezvous address with deriveRoot(), and swap a
-// blob with every rank through exchange().
+// processes (fixtures/allreduce-rank.mjs) that join the job with init()
+// (launchEnv() for their place, deriveRoot() for rank 0's rendezvous
+// address), then allreduce and allgather over rxe.
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-const fixture = fileURLToPath(new URL('./fixtures/exchange-rank.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/allreduce-rank.mjs', import.meta.url));
 const cli = fileURLToPath(new URL('../../dist/launch/cli.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 
@@ -53,7 +53,9 @@ interface RankReport {
   localSize?: number;
   launcher: string;
   root: { host: string; port: number };
-  table: { rank: number; pid: number; host: string }[];
+  pid: number;
+  sum: number[];
+  pids: number[];
 }
 
 /** The JSON line of each rank, after an optional `[r] ` prefix that must then name the same rank. */
@@ -69,16 +71,15 @@ function reports(stdout: string, prefixed: boolean): RankReport[] {
   return out.sort((x, y) => x.rank - y.rank);
 }
 
-/** Every rank reports the same complete table: entry r came from rank r. */
-function expectCompleteExchange(all: RankReport[], size: number): void {
+/** Ranks 0..size-1, one process each, one root; the allreduce summed every rank, the allgather holds every pid in rank order. */
+function expectWholeJob(all: RankReport[], size: number): void {
   expect(all.map((r) => r.rank)).toEqual([...Array(size).keys()]);
-  const pids = new Set(all.map((r) => r.table[r.rank]!.pid));
-  expect(pids.size).toBe(size);
+  expect(new Set(all.map((r) => r.pid)).size).toBe(size);
   for (const r of all) {
     expect(r.size).toBe(size);
     expect(r.root).toEqual(all[0]!.root);
-    expect(r.table).toEqual(all[0]!.table);
-    expect(r.table.map((entry) => entry.rank)).toEqual([...Array(size).keys()]);
+    expect(r.sum).toEqual([(size * (size + 1)) / 2, size]);
+    expect(r.pids).toEqual(all.map((x) => x.pid));
   }
 }
 
@@ -86,7 +87,7 @@ function expectCompleteExchange(all: RankReport[], size: number): void {
 const OMPI_NODE_NAME = /^[A-Za-z0-9.-]+$/;
 
 describe('launchers', () => {
-  it('mpirun -n 4: launcher ompi, ranks 0..3 of 4 on one host, a derived root on 127.0.0.1, a complete exchange', async () => {
+  it('mpirun -n 4: launcher ompi, ranks 0..3 of 4 on one host, a derived root on 127.0.0.1, allreduce sums all four', async () => {
     const mpirun = ['mpirun', '--allow-run-as-root', '--oversubscribe', '-n', '4', process.execPath, fixture];
     // Give mpirun a valid node name in a UTS namespace of its own; the VM's stays as it is.
     const [command, args] = OMPI_NODE_NAME.test(hostname())
@@ -95,7 +96,7 @@ describe('launchers', () => {
     const done = await run(command, args);
     expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
     const all = reports(done.stdout, false);
-    expectCompleteExchange(all, 4);
+    expectWholeJob(all, 4);
     for (const r of all) {
       expect(r.launcher).toBe('ompi');
       expect(r.localSize).toBe(4);
@@ -106,11 +107,11 @@ describe('launchers', () => {
     expect(all[0]!.root.port).toBeLessThanOrEqual(59_999);
   });
 
-  it('rdmajs-run -n 3: launcher rdmajs-run, "[r] " prefixes, the root on the testbed address (or loopback), a complete exchange', async () => {
+  it('rdmajs-run -n 3: launcher rdmajs-run, "[r] " prefixes, the root on the testbed address (or loopback), allreduce sums all three', async () => {
     const done = await run(process.execPath, [cli, '-n', '3', '--timeout', '120', '--', process.execPath, fixture]);
     expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
     const all = reports(done.stdout, true);
-    expectCompleteExchange(all, 3);
+    expectWholeJob(all, 3);
     for (const r of all) {
       expect(r.launcher).toBe('rdmajs-run');
       expect(r.localSize).toBe(3);
