@@ -23,7 +23,7 @@ this host.
                     $RDMAJS_TESTBED_IP in the testbed, with a free port)
   --timeout s       stop all ranks after s seconds and exit 124
   --ranks A-B       start only ranks A..B (or one rank, --ranks A) of the N here;
-                    the rest are started elsewhere by other rdmajs-run's with the
+                    the rest are started elsewhere by other rdmajs-run processes with the
                     same -n and --root host:port (a port is then required)
   --testbed         run the N ranks in one SoftRoCE testbed VM (@rdmajs/testbed);
                     the root defaults to the VM's rxe address
