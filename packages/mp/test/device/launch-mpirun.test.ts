@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { freePort } from '../../src/launch/root.js';
+
 const fixture = fileURLToPath(new URL('./fixtures/allreduce-rank.mjs', import.meta.url));
 const cli = fileURLToPath(new URL('../../dist/launch/cli.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -86,14 +88,15 @@ function expectWholeJob(all: RankReport[], size: number): void {
 /** Open MPI refuses to start when the node name is not letters, digits, dots and hyphens (the testbed VM's is "(none)"). */
 const OMPI_NODE_NAME = /^[A-Za-z0-9.-]+$/;
 
+/** Runs mpirun as root with `args`; gives it a valid node name in a UTS namespace of its own where the host's is not (the VM's stays as it is). */
+function mpirun(args: string[]): Promise<Finished> {
+  const argv = ['mpirun', '--allow-run-as-root', '--oversubscribe', ...args];
+  return OMPI_NODE_NAME.test(hostname()) ? run(argv[0]!, argv.slice(1)) : run('unshare', ['--uts', 'sh', '-c', 'hostname rdmajs-testbed && exec "$@"', 'sh', ...argv]);
+}
+
 describe('launchers', () => {
   it('mpirun -n 4: launcher ompi, ranks 0..3 of 4 on one host, a derived root on 127.0.0.1, allreduce sums all four', async () => {
-    const mpirun = ['mpirun', '--allow-run-as-root', '--oversubscribe', '-n', '4', process.execPath, fixture];
-    // Give mpirun a valid node name in a UTS namespace of its own; the VM's stays as it is.
-    const [command, args] = OMPI_NODE_NAME.test(hostname())
-      ? [mpirun[0]!, mpirun.slice(1)]
-      : ['unshare', ['--uts', 'sh', '-c', 'hostname rdmajs-testbed && exec "$@"', 'sh', ...mpirun]];
-    const done = await run(command, args);
+    const done = await mpirun(['-n', '4', process.execPath, fixture]);
     expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
     const all = reports(done.stdout, false);
     expectWholeJob(all, 4);
@@ -105,6 +108,15 @@ describe('launchers', () => {
     expect(all[0]!.root.host).toBe('127.0.0.1');
     expect(all[0]!.root.port).toBeGreaterThanOrEqual(20_000);
     expect(all[0]!.root.port).toBeLessThanOrEqual(59_999);
+  });
+
+  it('mpirun -x RDMAJS_MP_ROOT=host:port -n 2: the given root wins over the derived one', async () => {
+    const root = await freePort(process.env.RDMAJS_TESTBED_IP || '127.0.0.1');
+    const done = await mpirun(['-x', `RDMAJS_MP_ROOT=${root.host}:${root.port}`, '-n', '2', process.execPath, fixture]);
+    expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
+    const all = reports(done.stdout, false);
+    expectWholeJob(all, 2);
+    for (const r of all) expect(r).toMatchObject({ launcher: 'ompi', root });
   });
 
   it('rdmajs-run -n 3: launcher rdmajs-run, "[r] " prefixes, the root on the testbed address (or loopback), allreduce sums all three', async () => {
