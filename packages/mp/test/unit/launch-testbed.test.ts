@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { TESTBED_PAIR_ROOT_PORT, parseArgs, type RunArgs } from '../../src/launch/args.js';
 import { LAUNCHER_FAILED_EXIT_CODE, runCli, type CliIo } from '../../src/launch/main.js';
-import { TESTBED_PAIR_IPS } from '../../../testbed/src/index.js';
+import * as realTestbed from '../../../testbed/src/index.js';
 import {
   TESTBED_BOOT_MARGIN_MS,
   loadTestbed,
@@ -176,7 +176,9 @@ describe('runCli with a testbed placement', () => {
 describe('loadTestbed', () => {
   it('loads the workspace\'s @rdmajs/testbed, with the pair addresses the VMs really have', async () => {
     const api = await loadTestbed();
-    expect(api.TESTBED_PAIR_IPS).toEqual(TESTBED_PAIR_IPS);
+    // The structural TestbedApi must describe the real module (checked by the type checker too).
+    const typed: TestbedApi = realTestbed;
+    expect(api.TESTBED_PAIR_IPS).toEqual(typed.TESTBED_PAIR_IPS);
     expect(typeof api.runInTestbed).toBe('function');
   });
 });
