@@ -50,6 +50,7 @@ export type {
 } from './events.js';
 export { ProtectionDomain } from './pd.js';
 export { MemoryRegion, type RegisterOptions, type RemoteBuffer } from './mr.js';
+export { RegistrationCache, type Registration, type RegistrationCacheOptions } from './regcache.js';
 export { CompletionBatch, CompletionChannel, CompletionQueue, wcStatusText, type WaitOptions, type WorkCompletion } from './cq.js';
 export {
   QueuePair,
