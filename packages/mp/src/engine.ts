@@ -31,6 +31,8 @@ export interface Wire {
   sendRendezvous(dest: number, context: number, tag: number, data: Uint8Array, done: Done): void;
   fetch(a: Announcement, into: Uint8Array, done: Done): void;
   decline(a: Announcement): void;
+  /** Fails every pending transfer with `err` and posts nothing more. */
+  abort(err: MpError): void;
 }
 
 /** A message that arrived before its receive: eager bytes (copied), or an announcement. */
@@ -180,6 +182,8 @@ export class Engine implements TransportHandler {
     }
     this.#contexts.clear();
     this.#early.clear();
+    // Sends too: a rendezvous send waits for a FIN the dead rank will never send.
+    this.#wire?.abort(err);
   }
 
   // TransportHandler -------------------------------------------------------

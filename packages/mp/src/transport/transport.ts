@@ -316,6 +316,11 @@ export class VerbsTransport {
     this.#sendFin(peer, a.id);
   }
 
+  /** Fails every pending operation on every connection with `err`; nothing more is posted. */
+  abort(err: MpError): void {
+    for (const peer of this.#peers) if (peer !== undefined) this.#failPeer(peer, err, false);
+  }
+
   /**
    * Lets posted sends finish (bounded), then destroys every verbs object.
    * Pending operations fail with `'ECLOSED'`. Idempotent.
@@ -526,8 +531,10 @@ export class VerbsTransport {
       }
       if (id >= READ_ID_BASE) this.#onReadDone(id - READ_ID_BASE);
     }
+    // Credits go back even to a peer we have work queued for: that work may be
+    // waiting for the peer's credits while the peer waits for ours.
     for (const peer of this.#peers) {
-      if (peer !== undefined && peer.failure === undefined && peer.credits.creditFrameDue && !peer.blocked) {
+      if (peer !== undefined && peer.failure === undefined && peer.credits.creditFrameDue) {
         this.#postFrame(peer, FRAME.credit, 0, 0, 0, 0, undefined, 0, 0n);
       }
     }
