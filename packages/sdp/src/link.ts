@@ -21,13 +21,14 @@ import {
   type ProtectionDomain,
   type QueuePair,
   type RecvWr,
+  type Registration,
+  RegistrationCache,
   type SendWr,
   type cm,
 } from '@rdmajs/verbs';
 
 import type { DeviceHandle } from './device.js';
 import { sdpError } from './errors.js';
-import { ZeroCopyCache } from './zerocopy.js';
 import { CONTROL_RESERVE, CREDIT_BYTES, Kind, MAX_RING, MIN_RING, VERSION, advance, dist, imm, immKind, immValue, validCursor, type Hello } from './protocol.js';
 
 /** Tunables of one connection (defaults suit 1–10 GbE-class links). */
@@ -84,6 +85,18 @@ export interface LinkHooks {
 
 const SEND_WR = 256;
 const DEFAULT_RING = 1 << 20;
+// Zero-copy registration cache per connection. Registering costs a system
+// call and pins pages, more than copying one 64 KiB write, so a buffer is
+// registered the second time it is written (applications that reuse their
+// send buffers, or write the same big payload, pay once); one-off buffers
+// keep being copied. Regions are only read locally (no remote rights).
+const ZERO_COPY_CACHE = {
+  access: [],
+  maxEntries: 16,
+  maxBytes: 64 << 20, // pinned per connection, cached plus in flight
+  maxRegion: 32 << 20, // larger ArrayBuffers are copied, not registered whole
+  registerOnUse: 2,
+} as const;
 // Below this, copying wins: a zero-copy write's callback waits for its
 // completion, so a writer that waits for each callback (pipe, drain) has one
 // write in flight instead of a ring's worth.
@@ -250,8 +263,12 @@ export class Link {
   readonly #recvChains: RecvWr[][] = [];
 
   // Zero-copy sends: WRITEs from the caller's registered buffer, and the
-  // write callbacks waiting for the chain that read it to complete.
-  readonly #zc: ZeroCopyCache | undefined;
+  // write callbacks waiting for the chain that read it to complete. Each
+  // such chain holds its registration (#zcHeld, with the chain's number in
+  // #zcChains, in posting order) until its completion.
+  readonly #zc: RegistrationCache | undefined;
+  readonly #zcHeld: Registration[] = [];
+  readonly #zcChains: number[] = [];
   readonly #zcA: RingWrite;
   readonly #zcB: RingWrite & { imm: number };
   readonly #zcOne: SendWr[];
@@ -296,7 +313,7 @@ export class Link {
     this.#wrB = { opcode: 'RDMA_WRITE_WITH_IMM', sg: [sge()], remote: target(), imm: 0, signaled: true };
     this.#one = [this.#wrB];
     this.#two = [this.#wrA, this.#wrB];
-    this.#zc = local.zeroCopyThreshold > 0 ? new ZeroCopyCache(local.pd) : undefined;
+    this.#zc = local.zeroCopyThreshold > 0 ? new RegistrationCache(local.pd, ZERO_COPY_CACHE) : undefined;
     this.#zcA = { opcode: 'RDMA_WRITE', sg: [sge()], remote: target(), signaled: false };
     this.#zcB = { opcode: 'RDMA_WRITE_WITH_IMM', sg: [sge()], remote: target(), imm: 0, signaled: true };
     this.#zcOne = [this.#zcB];
@@ -385,13 +402,19 @@ export class Link {
     this.#readCredits();
     const len = Math.min(this.writableBytes, want, BATCH_MAX);
     if (len === 0) return 0;
-    const mr = zc.lookup(src, this.#chainsDone);
-    if (!mr) return 0;
-    this.#zcA.sg[0].mr = this.#zcB.sg[0].mr = mr;
-    const wraps = this.#aimData(this.#zcA, this.#zcB, this.#tail & this.#peerMask, len, src.byteOffset + from, false);
-    if (!this.#post(wraps ? this.#zcTwo : this.#zcOne)) return 0;
+    const reg = zc.acquire(src);
+    if (!reg) return 0;
+    this.#zcA.sg[0].mr = this.#zcB.sg[0].mr = reg.mr;
+    const wraps = this.#aimData(this.#zcA, this.#zcB, this.#tail & this.#peerMask, len, reg.offset + from, false);
+    if (!this.#post(wraps ? this.#zcTwo : this.#zcOne)) {
+      // Nothing (or, refused halfway, a flushed part) uses it: the cache
+      // never evicts a region while a work request holds it (mr.inflight).
+      zc.release(reg);
+      return 0;
+    }
     this.#lastZeroCopy = this.#chainsPosted - 1; // zero-copy chains are signaled
-    zc.used(src, this.#lastZeroCopy);
+    this.#zcHeld.push(reg);
+    this.#zcChains.push(this.#lastZeroCopy);
     this.#sentMsgs = advance(this.#sentMsgs, 1);
     this.#tail = advance(this.#tail, len);
     this.#posted = this.#tail;
@@ -550,6 +573,9 @@ export class Link {
       await this.#conn.close();
     } finally {
       this.#closed = true;
+      // The QP is gone: nothing reads the caller's buffers any more.
+      this.#releaseZeroCopy(Infinity);
+      this.#zc?.close();
       this.#local.close();
       const gone = sdpError('EPIPE', 'write', 'the connection closed before the peer had all the data');
       this.#finDone.splice(0).forEach((d) => d(gone));
@@ -690,6 +716,7 @@ export class Link {
       }
     }
     if (sendsDone > 0 && this.#chainsDone === this.#chainsPosted && this.#unsignaled === 0) this.#drainWaiters.splice(0).forEach((w) => w());
+    if (sendsDone > 0 && this.#zcHeld.length > 0) this.#releaseZeroCopy(this.#chainsDone);
     if (sendsDone > 0 && this.#sentWaiters.length > 0) this.#releaseSent();
     if (this.#dead) return;
     if (reposts > 0) {
@@ -820,6 +847,18 @@ export class Link {
     }
     this.#announced = this.#consumed;
     this.#announcedReposts = this.#reposted;
+  }
+
+  // Registrations of zero-copy chains numbered below `done` (completed).
+  #releaseZeroCopy(done: number): void {
+    const held = this.#zcHeld;
+    const chains = this.#zcChains;
+    let k = 0;
+    while (k < held.length && chains[k]! < done) this.#zc!.release(held[k++]!);
+    if (k > 0) {
+      held.splice(0, k);
+      chains.splice(0, k);
+    }
   }
 
   // Write callbacks of zero-copy sends whose chain completed, in order.
