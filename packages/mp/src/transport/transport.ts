@@ -26,6 +26,7 @@
  * @module
  */
 import {
+  RegistrationCache,
   type CompletionChannel,
   type CompletionQueue,
   type Context,
@@ -33,6 +34,7 @@ import {
   type MemoryRegion,
   type ProtectionDomain,
   type QueuePair,
+  type Registration,
   type SendWr,
   type SharedReceiveQueue,
   CompletionBatch,
@@ -41,7 +43,6 @@ import {
 
 import { MpError } from '../errors.js';
 import { BouncePool } from './bounce.js';
-import { RegistrationCache, type Registration } from './interim-regcache.js';
 import { Peer, type Announcement, type Done, type Queued } from './peer.js';
 import { FRAME, HEADER_BYTES, MAX_MESSAGE_BYTES, RTS_BYTES, emptyHeader, readHeader, writeHeader, writeRts, type FrameKind } from './wire.js';
 
@@ -179,6 +180,8 @@ export class VerbsTransport {
     this.#srq = this.#pd.createSrq({ maxWr: recvSlots });
     this.#sendPool = new BouncePool(this.#pd, SEND_SLOTS, SLOT_BYTES, ['LOCAL_WRITE']);
     this.#recvPool = new BouncePool(this.#pd, recvSlots, SLOT_BYTES, ['LOCAL_WRITE']);
+    // One cache for both directions: send buffers are read by peers, receive buffers written by our READs.
+    // REMOTE_READ covers each cached ArrayBuffer whole: peers of this job may read it while it is cached.
     this.#cache = new RegistrationCache(this.#pd, { access: ['LOCAL_WRITE', 'REMOTE_READ'], registerOnUse: 1 });
     this.#sendSge.mr = this.#sendPool.mr;
     this.#recvSge.mr = this.#recvPool.mr;
