@@ -51,6 +51,9 @@ fi
   exit 1
 }
 npx --no-install tsc -b
+# npm ci ran before dist/ existed, so it linked none of our bins (npx rdmajs-run
+# would then ask the registry): link them now that their files exist.
+npm rebuild --ignore-scripts --no-audit --no-fund >/dev/null
 
 # The testbed is only needed when this host cannot do RDMA itself.
 if ! node --input-type=module -e "import { hasRdmaDevice } from '@rdmajs/testbed'; process.exit(hasRdmaDevice() ? 0 : 1)"; then

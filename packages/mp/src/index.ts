@@ -1,36 +1,30 @@
 /**
  * # @rdmajs/mp
  *
- * Tagged message passing and collectives for Node.js, MPI-style. This
- * release holds the transport-independent core; the communicator over
- * `@rdmajs/verbs` (eager sends through bounce buffers on a shared receive
- * queue, rendezvous by RDMA READ, per-peer credits, `init()`/`rdmajs-run`)
- * comes next and is built on exactly these pieces:
- *
- * - {@link MatchingEngine}: MPI matching of receives and messages
- *   (`ANY_SOURCE`/`ANY_TAG`, non-overtaking, cancel), hashed exact lookups,
- *   opaque payloads so eager data and rendezvous announcements match alike.
- * - Collectives written against a small {@link PointToPoint} interface:
- *   {@link barrier} (dissemination), {@link bcast} (binomial, pipelined for
- *   large buffers), {@link reduce} (binomial), {@link allreduce} (recursive
- *   doubling, ring reduce-scatter + allgather for large vectors),
- *   {@link allgather} (ring), {@link gather}/{@link scatter} (binomial),
- *   {@link alltoall} (pairwise exchange), {@link split}. All are correct for
- *   any number of ranks.
- * - {@link reduceInto}: elementwise sum/prod/min/max of Float64, Float32,
- *   Int32 and BigInt64 arrays.
- * - {@link launchEnv}: rank and size from `rdmajs-run`, Open MPI, PMI, PMIx
- *   or Slurm environments.
+ * Tagged message passing and collectives for Node.js, MPI-style, over RDMA
+ * verbs (`@rdmajs/verbs`): one RC queue pair per peer on one shared receive
+ * queue and completion queue, eager sends through bounce buffers,
+ * rendezvous by RDMA READ for large messages, per-peer credits.
  *
  * ```ts
- * import { allreduce, type PointToPoint } from '@rdmajs/mp';
- * const p2p: PointToPoint = ...;                 // rank, size, send, recv
- * const v = new Float64Array(1024).fill(p2p.rank);
- * await allreduce(p2p, v, 'sum');                // v[i] = 0 + 1 + ... + (size-1) on every rank
+ * import { init, ANY_SOURCE } from '@rdmajs/mp';
+ * const comm = await init();                       // rank, size, peers from rdmajs-run, mpirun or srun
+ * await comm.send((comm.rank + 1) % comm.size, 7, new Float64Array([comm.rank]));
+ * const m = await comm.recv({ source: ANY_SOURCE, tag: 7, into: new Float64Array(1) });
+ * const v = new Float64Array(1024).fill(comm.rank);
+ * await comm.allreduce(v, 'sum');                  // v[i] = 0 + 1 + ... + (size-1) on every rank
+ * await comm.close();
  * ```
+ * Start the ranks with `rdmajs-run -n 4 node app.js` (`--testbed` runs them
+ * on a SoftRoCE device in a VM), Open MPI's `mpirun` or Slurm's `srun`.
+ *
+ * Also exported, for other transports and tests: {@link MatchingEngine}
+ * (MPI matching), the collectives over a small {@link PointToPoint}
+ * interface, {@link reduceInto}, {@link launchEnv} and the TCP rendezvous.
  *
  * Errors: operations reject with {@link MpError} (`code` `'ETRUNC'`,
  * `'EPEERDEAD'`, ...); bad arguments throw `TypeError`/`RangeError` at once.
+ * See docs/mp.md for the protocols and the failure model.
  * @module
  */
 export { init, type InitOptions } from './init.js';

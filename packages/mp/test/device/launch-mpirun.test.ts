@@ -58,6 +58,7 @@ interface RankReport {
   pid: number;
   sum: number[];
   pids: number[];
+  pingpong: string | null;
 }
 
 /** The JSON line of each rank, after an optional `[r] ` prefix that must then name the same rank. */
@@ -82,6 +83,7 @@ function expectWholeJob(all: RankReport[], size: number): void {
     expect(r.root).toEqual(all[0]!.root);
     expect(r.sum).toEqual([(size * (size + 1)) / 2, size]);
     expect(r.pids).toEqual(all.map((x) => x.pid));
+    expect(r.pingpong).toBe(r.rank === 0 || r.rank === size - 1 ? 'ok' : null);
   }
 }
 

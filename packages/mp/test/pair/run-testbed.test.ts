@@ -58,6 +58,8 @@ interface RankReport {
   ip: string | null;
   sum: number[];
   pids: number[];
+  /** `'ok'` on the first and last rank once their echoes came back intact; null elsewhere. */
+  pingpong: string | null;
 }
 
 /** Each stdout line is `[r] ` and rank r's JSON line; returns them in rank order. */
@@ -78,6 +80,7 @@ function expectWholeJob(all: RankReport[], size: number): void {
   for (const r of all) {
     expect(r).toMatchObject({ size, launcher: 'rdmajs-run', root: all[0]!.root, sum: [(size * (size + 1)) / 2, size] });
     expect(r.pids).toEqual(all.map((x) => x.pid));
+    expect(r.pingpong).toBe(r.rank === 0 || r.rank === size - 1 ? 'ok' : null);
   }
 }
 
@@ -93,7 +96,7 @@ describe('rdmajs-run in the testbed', () => {
     expect(done.stderr).toMatch(/\[rdmajs-testbed\] rxe0 ready in/);
   });
 
-  it('--testbed-pair -n 4: ranks 0-1 on A, 2-3 on B, rooted on A; allreduce across the two hosts; exit 0', async () => {
+  it('--testbed-pair -n 4: ranks 0-1 on A, 2-3 on B, rooted on A; allreduce and ping-pong across the two hosts; exit 0', async () => {
     const done = await rdmajsRun(['--testbed-pair', '-n', '4', '--timeout', '240', '--', process.execPath, fixture]);
     console.log(done.stderr + done.stdout);
     expect(done.code, done.stderr).toBe(0);
