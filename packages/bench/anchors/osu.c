@@ -1,6 +1,7 @@
 /*
  * osu.c - a small OSU-style MPI micro-benchmark: the Open MPI + UCX anchor
- * that `rdmajs-bench mp` will be compared against (see README.md beside it).
+ * for @rdmajs/mp (packages/examples/src/bench/mp-osu.ts is its twin, with
+ * the same options and the same output). scripts/bench-mp.sh builds and runs it.
  *
  *   mpicc.openmpi -O2 -o osu osu.c
  *   mpirun ... -n 2 ./osu latency   [options]   ping-pong, half round trip (rank 0 <-> 1)
@@ -18,16 +19,19 @@
  *   -W N      bw window: messages in flight per iteration (default 64)
  *
  * Output (rank 0, stdout): one JSON object per line, first an "info" line,
- * then one line per size, e.g.
- *   {"test":"latency","bytes":8,"iters":1000,"usec":23.41,"p50_usec":21.90}
- *   {"test":"bw","bytes":1048576,"iters":5,"window":64,"mib_s":61.2}
- *   {"test":"allreduce","bytes":8,"ranks":4,"iters":500,"usec":81.2,"min_usec":80.9,"max_usec":81.5,"p50_usec":78.0}
- * "usec" is the OSU-style mean (total time / iterations; allreduce: mean over
- * ranks, min/max = fastest/slowest rank). "p50_usec" is the median of the
- * per-iteration times (allreduce: mean over ranks of each rank's median); it
- * is robust against the multi-millisecond stalls an emulated VM on a loaded
- * host produces. Each iteration reads the clock once (MPI_Wtime), which is
- * included in both figures.
+ * then one line per size:
+ *   {"test":"info","bench":"latency","ranks":2,"impl":"Open MPI v4.1.4, ..."}
+ *   {"test":"latency","bytes":8,"iters":1000,"usec":21.90,"mean_usec":23.41}
+ *   {"test":"bw","bytes":1048576,"iters":5,"window":64,"mb_s":64.20,"mean_mb_s":61.20}
+ *   {"test":"allreduce","bytes":8,"ranks":4,"iters":500,"usec":78.00,"mean_usec":81.20}
+ * The headline figure ("usec", "mb_s") is the MEDIAN over the measured
+ * iterations, robust against the stalls an emulated VM produces; "mean_*" is
+ * OSU's figure (total time / iterations). One iteration is: latency, one
+ * round trip (reported halved: one-way); bw, one window of `-W` messages
+ * plus the receiver's 4-byte ack (MB/s = 10^6 bytes/s = bytes*window/time);
+ * allreduce, one MPI_Allreduce, its time averaged over the ranks (the
+ * per-iteration times are summed across ranks with MPI_Reduce after the
+ * timed loop). Each iteration reads the clock (MPI_Wtime) once, included.
  */
 #include <mpi.h>
 #include <stdint.h>
@@ -80,77 +84,74 @@ static int scaled(int n, int min, size_t bytes)
     return it < min ? min : (int)it;
 }
 
-/* Ping-pong between ranks 0 and 1; other ranks only join the barriers.
- * Returns the mean one-way time in microseconds, *p50 the median (rank 0). */
-static double run_latency(char *buf, size_t bytes, int iters, int warmup, double *p50)
+/* What one size measured: the median and the mean iteration, seconds. */
+struct timing {
+    double median, mean;
+};
+
+/* Runs `iters` timed iterations of step() after `warmup` untimed ones,
+ * between barriers; lap[i] = the i-th timed iteration's time (seconds). */
+static struct timing timed(void (*step)(void *), void *arg, int iters, int warmup)
 {
-    double t0 = 0, prev = 0;
+    double t0, prev, now;
     MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < warmup + iters; i++) {
-        if (i == warmup) { MPI_Barrier(MPI_COMM_WORLD); t0 = prev = MPI_Wtime(); }
-        if (i > warmup) { double now = MPI_Wtime(); lap[i - warmup - 1] = now - prev; prev = now; }
-        if (rank == 0) {
-            MPI_Send(buf, (int)bytes, MPI_CHAR, 1, 1, MPI_COMM_WORLD);
-            MPI_Recv(buf, (int)bytes, MPI_CHAR, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        } else if (rank == 1) {
-            MPI_Recv(buf, (int)bytes, MPI_CHAR, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            MPI_Send(buf, (int)bytes, MPI_CHAR, 0, 1, MPI_COMM_WORLD);
-        }
+    for (int i = 0; i < warmup; i++) step(arg);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t0 = prev = MPI_Wtime();
+    for (int i = 0; i < iters; i++) {
+        step(arg);
+        now = MPI_Wtime();
+        lap[i] = now - prev;
+        prev = now;
     }
-    double end = MPI_Wtime();
-    lap[iters - 1] = end - prev;
-    *p50 = median(iters) * 1e6 / 2.0;
-    return (end - t0) * 1e6 / (2.0 * iters); /* one-way, microseconds */
+    struct timing t = { 0, (prev - t0) / iters };
+    return t;
+}
+
+struct args {
+    char *sbuf, *rbuf;
+    double *in, *out;
+    size_t bytes;
+    int window;
+    MPI_Request *req;
+};
+
+/* Ping-pong between ranks 0 and 1; other ranks only join the barriers. */
+static void step_latency(void *p)
+{
+    struct args *a = p;
+    if (rank == 0) {
+        MPI_Send(a->sbuf, (int)a->bytes, MPI_CHAR, 1, 1, MPI_COMM_WORLD);
+        MPI_Recv(a->sbuf, (int)a->bytes, MPI_CHAR, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else if (rank == 1) {
+        MPI_Recv(a->sbuf, (int)a->bytes, MPI_CHAR, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(a->sbuf, (int)a->bytes, MPI_CHAR, 0, 1, MPI_COMM_WORLD);
+    }
 }
 
 /* OSU bw: rank 0 posts `window` isends, rank 1 `window` irecvs; a 4-byte ack
  * closes each iteration so the sender cannot run ahead. */
-static double run_bw(char *sbuf, char *rbuf, size_t bytes, int iters, int warmup,
-                     int window)
+static void step_bw(void *p)
 {
-    MPI_Request req[window];
-    char ack[4] = {0};
-    double t0 = 0;
-    MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < warmup + iters; i++) {
-        if (i == warmup) { MPI_Barrier(MPI_COMM_WORLD); t0 = MPI_Wtime(); }
-        if (rank == 0) {
-            for (int w = 0; w < window; w++)
-                MPI_Isend(sbuf, (int)bytes, MPI_CHAR, 1, 2, MPI_COMM_WORLD, &req[w]);
-            MPI_Waitall(window, req, MPI_STATUSES_IGNORE);
-            MPI_Recv(ack, 4, MPI_CHAR, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        } else if (rank == 1) {
-            for (int w = 0; w < window; w++)
-                MPI_Irecv(rbuf, (int)bytes, MPI_CHAR, 0, 2, MPI_COMM_WORLD, &req[w]);
-            MPI_Waitall(window, req, MPI_STATUSES_IGNORE);
-            MPI_Send(ack, 4, MPI_CHAR, 0, 3, MPI_COMM_WORLD);
-        }
+    struct args *a = p;
+    char ack[4] = { 0 };
+    if (rank == 0) {
+        for (int w = 0; w < a->window; w++)
+            MPI_Isend(a->sbuf, (int)a->bytes, MPI_CHAR, 1, 2, MPI_COMM_WORLD, &a->req[w]);
+        MPI_Waitall(a->window, a->req, MPI_STATUSES_IGNORE);
+        MPI_Recv(ack, 4, MPI_CHAR, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else if (rank == 1) {
+        for (int w = 0; w < a->window; w++)
+            MPI_Irecv(a->rbuf, (int)a->bytes, MPI_CHAR, 0, 2, MPI_COMM_WORLD, &a->req[w]);
+        MPI_Waitall(a->window, a->req, MPI_STATUSES_IGNORE);
+        MPI_Send(ack, 4, MPI_CHAR, 0, 3, MPI_COMM_WORLD);
     }
-    double secs = MPI_Wtime() - t0;
-    return (double)bytes * window * iters / secs / (1024.0 * 1024.0); /* MiB/s */
 }
 
-/* Mean time of one MPI_Allreduce on this rank in microseconds, *p50 the
- * median; checks the sum. */
-static double run_allreduce(double *in, double *out, size_t bytes, int iters, int warmup,
-                            double *p50)
+static void step_allreduce(void *p)
 {
-    int count = (int)(bytes / sizeof(double));
-    double t0 = 0, prev = 0;
-    for (int i = 0; i < count; i++) in[i] = rank + 1;
-    MPI_Barrier(MPI_COMM_WORLD);
-    for (int i = 0; i < warmup + iters; i++) {
-        if (i == warmup) { MPI_Barrier(MPI_COMM_WORLD); t0 = prev = MPI_Wtime(); }
-        if (i > warmup) { double now = MPI_Wtime(); lap[i - warmup - 1] = now - prev; prev = now; }
-        MPI_Allreduce(in, out, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    }
-    double end = MPI_Wtime();
-    lap[iters - 1] = end - prev;
-    *p50 = median(iters) * 1e6;
-    double usec = (end - t0) * 1e6 / iters;
-    double want = (double)nranks * (nranks + 1) / 2;
-    if (count > 0 && (out[0] != want || out[count - 1] != want)) die("allreduce: wrong sum");
-    return usec;
+    struct args *a = p;
+    MPI_Allreduce(a->in, a->out, (int)(a->bytes / sizeof(double)), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
 int main(int argc, char **argv)
@@ -216,37 +217,50 @@ int main(int argc, char **argv)
         char *nl = strchr(lib, '\n');
         if (nl) *nl = '\0';
         for (char *c = lib; *c; c++) if (*c == '"' || *c == '\\') *c = ' ';
-        printf("{\"test\":\"info\",\"bench\":\"%s\",\"ranks\":%d,\"mpi\":\"%s\"}\n", test, nranks, lib);
+        printf("{\"test\":\"info\",\"bench\":\"%s\",\"ranks\":%d,\"impl\":\"%s\"}\n", test, nranks, lib);
         fflush(stdout);
     }
 
+    MPI_Request *req = malloc(sizeof(MPI_Request) * (size_t)window);
+    double *lapsum = malloc(sizeof(double) * (size_t)(n > min ? n : min));
+    if (!req || !lapsum) die("out of memory");
     for (int i = 0; i < nsizes; i++) {
         size_t bytes = sizes[i];
         int iters = scaled(n, min, bytes), wu = scaled(warm, 1, bytes);
+        struct args arg = { a, b, a, b, bytes, window, req };
         if (is_lat) {
-            double p50, usec = run_latency(a, bytes, iters, wu, &p50);
+            struct timing t = timed(step_latency, &arg, iters, wu);
+            t.median = median(iters);
             if (rank == 0)
-                printf("{\"test\":\"latency\",\"bytes\":%zu,\"iters\":%d,\"usec\":%.2f,\"p50_usec\":%.2f}\n",
-                       bytes, iters, usec, p50);
+                printf("{\"test\":\"latency\",\"bytes\":%zu,\"iters\":%d,\"usec\":%.3f,\"mean_usec\":%.3f}\n",
+                       bytes, iters, t.median * 1e6 / 2, t.mean * 1e6 / 2);
         } else if (is_bw) {
-            double mibs = run_bw(a, b, bytes, iters, wu, window);
+            struct timing t = timed(step_bw, &arg, iters, wu);
+            t.median = median(iters);
+            double per = (double)bytes * window / 1e6;
             if (rank == 0)
-                printf("{\"test\":\"bw\",\"bytes\":%zu,\"iters\":%d,\"window\":%d,\"mib_s\":%.2f}\n",
-                       bytes, iters, window, mibs);
+                printf("{\"test\":\"bw\",\"bytes\":%zu,\"iters\":%d,\"window\":%d,\"mb_s\":%.3f,\"mean_mb_s\":%.3f}\n",
+                       bytes, iters, window, per / t.median, per / t.mean);
         } else {
-            double p50, p50sum, usec = run_allreduce(a, b, bytes, iters, wu, &p50), sum, lo, hi;
-            MPI_Reduce(&usec, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-            MPI_Reduce(&p50, &p50sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-            MPI_Reduce(&usec, &lo, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
-            MPI_Reduce(&usec, &hi, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-            if (rank == 0)
-                printf("{\"test\":\"allreduce\",\"bytes\":%zu,\"ranks\":%d,\"iters\":%d,"
-                       "\"usec\":%.2f,\"min_usec\":%.2f,\"max_usec\":%.2f,\"p50_usec\":%.2f}\n",
-                       bytes, nranks, iters, sum / nranks, lo, hi, p50sum / nranks);
+            int count = (int)(bytes / sizeof(double));
+            for (int k = 0; k < count; k++) ((double *)a)[k] = rank + 1;
+            struct timing t = timed(step_allreduce, &arg, iters, wu);
+            double want = (double)nranks * (nranks + 1) / 2;
+            if (count > 0 && (((double *)b)[0] != want || ((double *)b)[count - 1] != want)) die("allreduce: wrong sum");
+            /* Each iteration's time averaged over the ranks, then the median. */
+            double mean;
+            MPI_Reduce(lap, lapsum, iters, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+            MPI_Reduce(&t.mean, &mean, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+            if (rank == 0) {
+                memcpy(lap, lapsum, sizeof(double) * (size_t)iters);
+                printf("{\"test\":\"allreduce\",\"bytes\":%zu,\"ranks\":%d,\"iters\":%d,\"usec\":%.3f,\"mean_usec\":%.3f}\n",
+                       bytes, nranks, iters, median(iters) * 1e6 / nranks, mean * 1e6 / nranks);
+            }
         }
         if (rank == 0) fflush(stdout);
     }
-
+    free(req);
+    free(lapsum);
     free(lap);
     free(a);
     free(b);
