@@ -228,6 +228,7 @@ describe('the mp table', () => {
         fig('latency', 'rdmajs', 8, 24),
         fig('latency', 'ucx_perftest', 8, 15),
         fig('latency', 'openmpi', 64, 20),
+        fig('latency', 'ucx_perftest', 64, null),
         fig('latency', 'rdmajs', 64, 30),
         fig('bw', 'openmpi', 1 << 20, 100),
         fig('bw', 'rdmajs', 1 << 20, 95),
@@ -244,6 +245,8 @@ describe('the mp table', () => {
     ]);
     expect(rows[3]!.missing.rdmajs).toBe('rdmajs-run failed');
     expect(rows[2]!.missing.ucx_perftest).toBe('not run');
+    expect(rows[1]!.missing.ucx_perftest).toBe('no figure (the run failed)');
+    expect(mpRows(pass([fig('bw', 'ucx_perftest', 8, 1), fig('bw', 'openmpi', 16, 1)]))[1]!.missing.ucx_perftest).toBeUndefined();
     const md = formatMpTables(rows, 'deterministic, 1 vCPU');
     expect(md).toContain('### latency (µs, deterministic, 1 vCPU, 2 ranks)');
     expect(md).toMatch(/\| 8 B +\| 24\.00 +\| 20\.00 +\| 15\.00 +\| 1\.20x \| <= 1\.3x \| yes +\|/);
