@@ -44,19 +44,20 @@
  * Allocation: the grids, the halo row views and the receive options are
  * made once; the loop sends and receives `Float64Array` views of the grids
  * themselves (eager rows are copied through bounce buffers, rows above the
- * eager limit, 8 KiB, go by RDMA READ straight from the grid).
+ * eager limit go by RDMA READ straight from the grid).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { init, type Communicator, type RecvOptions } from '@rdmajs/mp';
 
-const USAGE = `usage: node mp-heat.js [--size N] [--iterations N] [--tolerance X] [--check-every K] [--json]
+const USAGE = `usage: node mp-heat.js [--size N] [--iterations N] [--tolerance X] [--check-every K] [--eager-limit B] [--json]
 
   --size N          grid points per side, edges included (default 64)
   --iterations N    stop after N iterations at most (default 2000)
   --tolerance X     stop once no point changes by more than X in one iteration (default 1e-3)
   --check-every K   measure the change (one allreduce) every K iterations (default 10)
+  --eager-limit B   messages above B bytes go by rendezvous (default: the transport's)
   --json            print the result as one JSON line (rank 0)
 `;
 
@@ -69,6 +70,7 @@ interface Options {
   iterations: number;
   tolerance: number;
   checkEvery: number;
+  eagerLimit: number | undefined;
   json: boolean;
 }
 
@@ -80,6 +82,7 @@ function options(argv: string[]): Options {
       iterations: { type: 'string', default: '2000' },
       tolerance: { type: 'string', default: '1e-3' },
       'check-every': { type: 'string', default: '10' },
+      'eager-limit': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -96,6 +99,7 @@ function options(argv: string[]): Options {
   const tolerance = Number(values.tolerance);
   if (!(tolerance >= 0)) throw new RangeError(`--tolerance must be a number >= 0, got ${values.tolerance}\n${USAGE}`);
   return {
+    eagerLimit: values['eager-limit'] === undefined ? undefined : int('eager-limit', values['eager-limit'], 0),
     size: int('size', values.size, 3),
     iterations: int('iterations', values.iterations, 1),
     tolerance,
@@ -179,7 +183,7 @@ function sweep(u: Float64Array, v: Float64Array, n: number, count: number, measu
 
 async function main(): Promise<void> {
   const opt = options(process.argv.slice(2));
-  const comm = await init();
+  const comm = await init(opt.eagerLimit === undefined ? {} : { eagerLimit: opt.eagerLimit });
   try {
     const n = opt.size;
     const inside = n - 2;

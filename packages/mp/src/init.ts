@@ -3,11 +3,12 @@
  *
  * 1. rank, size and the rendezvous root from the environment (`rdmajs-run`,
  *    Open MPI's `mpirun`, Slurm's `srun`, ...; see `launchEnv`);
- * 2. the RDMA device, one CQ, one SRQ, one RC QP per peer;
- * 3. one rendezvous round swaps the endpoints (rank 0 serves it over TCP);
- * 4. every QP is connected, and a rendezvous barrier makes sure all of them
- *    can receive before anyone sends;
- * 5. the rendezvous session stays open as the job's failure detector: a
+ * 2. the RDMA device, one CQ, one SRQ, and the UD queue pair of the
+ *    connection handshake;
+ * 3. one rendezvous round swaps the handshake addresses (rank 0 serves it
+ *    over TCP); RC queue pairs are made and connected per peer on first
+ *    use (transport/wireup.ts);
+ * 4. the rendezvous session stays open as the job's failure detector: a
  *    rank that dies is known to every other within a round trip, and their
  *    pending operations fail with `'EPEERDEAD'` naming it.
  * @module
@@ -70,8 +71,7 @@ export async function init(options: InitOptions = {}): Promise<Communicator> {
     });
     session = opened;
     const table = await opened.allgather(transport.localEndpoint());
-    transport.connect(table);
-    await opened.barrier();
+    transport.start(table);
     const world = new WorldState(transport, opened);
     opened.onDeparture((rank, clean, detail) => {
       if (!clean) engine.failAll(new MpError({ code: 'EPEERDEAD', peer: rank }, `${detail}: the job lost a rank`));

@@ -97,8 +97,8 @@ describe('mp-heat example on the device', () => {
     });
   }
 
-  // 1100 points per side: a row is 8800 bytes, above the 8168-byte eager limit, so halos go by rendezvous.
-  const bigArgs = ['--size', '1100', '--iterations', '4', '--tolerance', '0'];
+  // 1100 points per side: a row is 8800 bytes, above an eager limit of 4096, so halos go by rendezvous.
+  const bigArgs = ['--size', '1100', '--iterations', '4', '--tolerance', '0', '--eager-limit', '4096'];
   const bigWant = serial(1100, 4, 0, 10);
   for (const ranks of [1, 4]) {
     it(`halo rows above the eager limit (rendezvous), ${ranks} rank(s): equal to the serial Jacobi`, async () => {

@@ -1,5 +1,6 @@
 /**
- * One connection: the RC queue pair to one peer rank, its credits, the
+ * One connection: the RC queue pair to one peer rank (made on first use,
+ * see wireup.ts), its credits, the
  * room left in its send queue, and what waits for credits or room, in
  * order (frames to one peer must leave in the order they were sent, or
  * MPI's non-overtaking rule breaks).
@@ -38,6 +39,16 @@ export class Peer {
   sqFree: number;
   /** Set when the connection failed or the peer left: nothing more is posted. */
   failure: MpError | undefined;
+  /** Our QP's initial PSN (sent in the handshake). */
+  readonly psn: number;
+  /** The peer's QP ours is connected to, once it is. */
+  remoteQpn: number | undefined;
+  /** The peer's QP is known to be connected to ours: frames may go (see wireup.ts). */
+  ready = false;
+  /** While asking the peer to connect: the repeat timer, its next delay, and when to give up. */
+  reqTimer: NodeJS.Timeout | undefined;
+  reqDelayMs = 0;
+  reqDeadline = 0;
   readonly #queue: Queued[] = [];
   #head = 0;
 
@@ -49,6 +60,13 @@ export class Peer {
   ) {
     this.credits = new Credits(window);
     this.sqFree = sqDepth;
+    this.psn = qp.endpoint().psn;
+  }
+
+  /** Stops asking the peer to connect. */
+  stopAsking(): void {
+    if (this.reqTimer !== undefined) clearTimeout(this.reqTimer);
+    this.reqTimer = undefined;
   }
 
   /** Whether work is waiting (then new work must queue behind it). */

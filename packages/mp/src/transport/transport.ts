@@ -38,12 +38,15 @@ import {
   type SendWr,
   type SharedReceiveQueue,
   CompletionBatch,
+  checkEndpoint,
   wcStatusText,
 } from '@rdmajs/verbs';
 
+import * as check from '../check.js';
 import { MpError } from '../errors.js';
 import { BouncePool } from './bounce.js';
 import { Peer, type Announcement, type Done, type Queued } from './peer.js';
+import { WIREUP, Wireup, type WireupMessage } from './wireup.js';
 import { FRAME, HEADER_BYTES, MAX_MESSAGE_BYTES, RTS_BYTES, emptyHeader, readHeader, writeHeader, writeRts, type FrameKind } from './wire.js';
 
 /** What the transport hands up. Called from the progress loop; must not throw. */
@@ -64,32 +67,39 @@ export interface TransportOptions {
   window?: number;
   /** Busy-poll the CQ this long before sleeping on the channel (latency for CPU). Default 0. */
   busyPollUs?: number;
+  /**
+   * How long a first connection to a peer may take (it must answer the
+   * handshake: a rank that is dead, or alive but never returns to its event
+   * loop, fails the operation with `'EPEERDEAD'`), in ms. Default 30000.
+   */
+  connectTimeoutMs?: number;
 }
 
-/** What a rank publishes so peers can connect to it. Plain JSON. */
+/**
+ * What a rank publishes so peers can connect to it when they first need to:
+ * its handshake (UD) queue pair's endpoint. Plain JSON.
+ */
 export interface WireEndpoint {
   /** Byte order check: `1` as a little-endian u16 read back. */
   littleEndian: boolean;
-  gid: string;
-  lid: number;
-  port: number;
-  mtu: Endpoint['mtu'];
-  /** `qpns[r]`: the QP this rank created for rank `r` (0 for itself). */
-  qpns: number[];
-  /** `psns[r]`: that QP's initial packet sequence number. */
-  psns: number[];
+  /** The UD QP of the handshake (its gid, lid, port and mtu are the port's, for the RC QPs too). */
+  wireup: Endpoint;
 }
 
-/** Bytes of one bounce buffer, header included. */
-export const SLOT_BYTES = 8192;
+/**
+ * Bytes of one bounce buffer, header included. Measured on rxe (deterministic
+ * testbed, 2 ranks, half round trip): eager beats rendezvous up to ~32 KiB
+ * (16 KiB: 273 vs 337 us; 32 KiB: 476 vs 504 us; 60000 B: even).
+ */
+export const SLOT_BYTES = 32768;
 /** Default (and largest) eager payload. */
 export const DEFAULT_EAGER_LIMIT = SLOT_BYTES - HEADER_BYTES;
 /** Entries of each QP's send queue. */
 const SQ_DEPTH = 128;
 /** Send bounce buffers (shared by all peers). */
 const SEND_SLOTS = 256;
-/** Receive buffers across all peers, when the window allows (`window` shrinks for large jobs). */
-const RECV_BUDGET = 4096;
+/** Receive buffer memory across all peers: the window shrinks for large jobs (down to 8 per peer). */
+const RECV_BUDGET_BYTES = 32 << 20;
 /** Extra SRQ buffers for CREDIT frames (two in flight per peer at most). */
 const CREDIT_RESERVE_PER_PEER = 2;
 /** Inline data asked of each QP (the device may give less; 0 disables). */
@@ -101,6 +111,13 @@ const TURNS_PER_YIELD = 16;
 /** Largest single RDMA READ (bigger messages are read in pieces). */
 const READ_CHUNK = 64 << 20;
 const READ_ID_BASE = 2 ** 32;
+/** Completion ids of the connection handshake (wireup.ts) start here. */
+const WIREUP_ID_BASE = 2 ** 40;
+/** Default bound of a first connection (TransportOptions.connectTimeoutMs). */
+const CONNECT_TIMEOUT_MS = 30_000;
+/** First and largest pause between repeated connection requests (UD may drop them). */
+const REQ_FIRST_MS = 20;
+const REQ_MAX_MS = 1_000;
 /** How long close() lets posted sends finish before tearing the QPs down. */
 const CLOSE_DRAIN_MS = 10_000;
 
@@ -144,7 +161,10 @@ export class VerbsTransport {
   readonly #batch = new CompletionBatch(BATCH);
   readonly #header = emptyHeader();
   readonly #busyPollUs: number;
-  readonly #inline: number;
+  #inline = INLINE_WANTED;
+  readonly #connectTimeoutMs: number;
+  readonly #wireup: Wireup;
+  #table: WireEndpoint[] | undefined;
   readonly #reads = new Map<number, ReadOp>();
   readonly #rndv = new Map<number, RendezvousSend>();
   // Reused work requests: postSend encodes them at once, so one object each suffices.
@@ -168,10 +188,15 @@ export class VerbsTransport {
     this.rank = rank;
     this.size = size;
     this.#handler = handler;
-    this.eagerLimit = options.eagerLimit ?? DEFAULT_EAGER_LIMIT;
+    const m = 'init';
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${m}: options must be an object`);
+    this.eagerLimit = options.eagerLimit === undefined ? DEFAULT_EAGER_LIMIT : check.int(m, 'eagerLimit', options.eagerLimit, 0, DEFAULT_EAGER_LIMIT);
     const peers = Math.max(size - 1, 1);
-    this.window = options.window ?? Math.max(8, Math.min(64, Math.floor(RECV_BUDGET / peers)));
-    this.#busyPollUs = options.busyPollUs ?? 0;
+    this.window =
+      options.window === undefined ? Math.max(8, Math.min(64, Math.floor(RECV_BUDGET_BYTES / SLOT_BYTES / peers))) : check.int(m, 'window', options.window, 2, 4096);
+    this.#busyPollUs = options.busyPollUs === undefined ? 0 : check.int(m, 'busyPollUs', options.busyPollUs, 0, 1_000_000);
+    this.#connectTimeoutMs =
+      options.connectTimeoutMs === undefined ? CONNECT_TIMEOUT_MS : check.int(m, 'connectTimeoutMs', options.connectTimeoutMs, 1, 0x7fff_ffff);
     this.#ctx = ctx;
     this.#pd = ctx.allocPd();
     const recvSlots = peers * (this.window + CREDIT_RESERVE_PER_PEER);
@@ -186,68 +211,44 @@ export class VerbsTransport {
     this.#sendSge.mr = this.#sendPool.mr;
     this.#recvSge.mr = this.#recvPool.mr;
     this.#peers = new Array<Peer | undefined>(size);
-    let inline = INLINE_WANTED;
-    for (let r = 0; r < size; r++) {
-      if (r === rank) continue;
-      let qp: QueuePair;
-      const cap = { maxSendWr: SQ_DEPTH, maxRecvWr: 1, maxSendSge: 1, maxRecvSge: 1, maxInlineData: inline };
-      try {
-        qp = this.#pd.createQp({ type: 'RC', sendCq: this.#cq, srq: this.#srq, cap });
-      } catch (err) {
-        if (inline === 0) throw err;
-        inline = 0; // the device offers no inline data: copy through the slot only
-        qp = this.#pd.createQp({ type: 'RC', sendCq: this.#cq, srq: this.#srq, cap: { ...cap, maxInlineData: 0 } });
-      }
-      inline = Math.min(inline, qp.cap.maxInlineData);
-      const peer = new Peer(r, qp, this.window, Math.min(SQ_DEPTH, qp.cap.maxSendWr));
-      this.#peers[r] = peer;
-      this.#byQpn.set(qp.qpn, peer);
-    }
-    this.#inline = inline;
+    this.#wireup = new Wireup(this.#pd, this.#cq, WIREUP_ID_BASE);
     for (let slot = 0; slot < recvSlots; slot++) this.#repost(slot);
   }
 
   /** This rank's part of the endpoint table. */
   localEndpoint(): WireEndpoint {
-    const qpns = new Array<number>(this.size).fill(0);
-    const psns = new Array<number>(this.size).fill(0);
-    let base: Endpoint | undefined;
-    for (const peer of this.#peers) {
-      if (peer === undefined) continue;
-      base = peer.qp.endpoint();
-      qpns[peer.rank] = base.qpn;
-      psns[peer.rank] = base.psn;
-    }
-    const port = this.#ctx.queryPort(1);
-    const gid = base?.gid ?? this.#ctx.defaultGid(1).gid;
-    return {
-      littleEndian: new Uint8Array(Uint16Array.of(1).buffer)[0] === 1,
-      gid,
-      lid: port.lid,
-      port: 1,
-      mtu: (base?.mtu ?? port.activeMtu) as Endpoint['mtu'],
-      qpns,
-      psns,
-    };
+    return { littleEndian: new Uint8Array(Uint16Array.of(1).buffer)[0] === 1, wireup: this.#wireup.endpoint() };
   }
 
   /**
-   * Connects every QP to its peer's (RESET → RTS) from the endpoint table
-   * (`table[r]` = rank r's {@link localEndpoint}), then starts the progress loop.
-   * @throws MpError `'EPROTO'` for a malformed or big-endian entry; RdmaError when a transition fails.
+   * Takes the endpoint table (`table[r]` = rank r's {@link localEndpoint})
+   * and starts the progress loop. Connections are made on first use.
+   * @throws MpError `'EPROTO'` for a malformed or big-endian entry.
    */
-  connect(table: readonly unknown[]): void {
-    for (const peer of this.#peers) {
-      if (peer === undefined) continue;
-      const e = table[peer.rank] as Partial<WireEndpoint> | null;
-      if (typeof e !== 'object' || e === null || !Array.isArray(e.qpns) || e.qpns.length !== this.size || !Array.isArray(e.psns) || e.psns.length !== this.size) {
-        throw new MpError({ code: 'EPROTO', peer: peer.rank }, `rank ${peer.rank} published a malformed endpoint`);
+  start(table: readonly unknown[]): void {
+    const checked: WireEndpoint[] = [];
+    for (let r = 0; r < this.size; r++) {
+      const e = table[r] as Partial<WireEndpoint> | null;
+      if (typeof e !== 'object' || e === null || typeof e.wireup !== 'object' || e.wireup === null) {
+        throw new MpError({ code: 'EPROTO', peer: r }, `rank ${r} published a malformed endpoint`);
       }
-      if (e.littleEndian !== true) throw new MpError({ code: 'EPROTO', peer: peer.rank }, `rank ${peer.rank} is big-endian; @rdmajs/mp needs one byte order`);
-      const remote: Endpoint = { qpn: e.qpns[this.rank] as number, psn: e.psns[this.rank] as number, gid: e.gid as string, lid: e.lid as number, port: e.port as number, mtu: e.mtu as Endpoint['mtu'] };
-      peer.qp.connect(remote);
+      if (e.littleEndian !== true) throw new MpError({ code: 'EPROTO', peer: r }, `rank ${r} is big-endian; @rdmajs/mp needs one byte order`);
+      try {
+        checkEndpoint('init', e.wireup);
+      } catch (err) {
+        throw new MpError({ code: 'EPROTO', peer: r, cause: err }, `rank ${r} published a malformed endpoint: ${(err as Error).message}`);
+      }
+      checked.push(e as WireEndpoint);
     }
+    this.#table = checked;
     this.#loop = this.#run();
+  }
+
+  /** Ranks this process has a connection (RC queue pair) with. */
+  get connections(): number {
+    let n = 0;
+    for (const p of this.#peers) if (p !== undefined) n++;
+    return n;
   }
 
   /** Whether {@link close} was called. */
@@ -259,7 +260,7 @@ export class VerbsTransport {
   sendEager(dest: number, context: number, tag: number, data: Uint8Array, done: Done): void {
     const peer = this.#peer(dest);
     if (peer.failure !== undefined) return done(peer.failure);
-    if (peer.blocked || !this.#postEager(peer, context, tag, data)) {
+    if (!peer.ready || peer.blocked || !this.#postEager(peer, context, tag, data)) {
       this.#queue(peer, { kind: 'eager', context, tag, data, done });
       return;
     }
@@ -290,7 +291,7 @@ export class VerbsTransport {
     this.#nextRndv = (this.#nextRndv + 1) >>> 0;
     this.#rndv.set(id, { peer, reg, bounce, done });
     const work: Queued = { kind: 'rts', context, tag, length: data.length, id, address, rkey };
-    if (peer.blocked || !this.#postRts(peer, work)) this.#queue(peer, work);
+    if (!peer.ready || peer.blocked || !this.#postRts(peer, work)) this.#queue(peer, work);
   }
 
   /** Reads an announced message into `into` (which holds at least its length); `done` once it is there and the sender released. */
@@ -350,21 +351,99 @@ export class VerbsTransport {
   // ---------------------------------------------------------------------
   // Posting
 
+  /** The connection to `rank`, creating its QP (not yet connected) on first use. */
   #peer(rank: number): Peer {
-    const peer = this.#peers[rank];
-    if (peer === undefined) throw new RangeError(`no connection to rank ${rank}`);
+    const known = this.#peers[rank];
+    if (known !== undefined) return known;
+    if (rank === this.rank || !(rank >= 0 && rank < this.size)) throw new RangeError(`no connection to rank ${rank}`);
+    const cap = { maxSendWr: SQ_DEPTH, maxRecvWr: 1, maxSendSge: 1, maxRecvSge: 1, maxInlineData: this.#inline };
+    let qp: QueuePair;
+    try {
+      qp = this.#pd.createQp({ type: 'RC', sendCq: this.#cq, srq: this.#srq, cap });
+    } catch (err) {
+      if (this.#inline === 0) throw err;
+      this.#inline = 0; // the device offers no inline data: copy through the slot only
+      qp = this.#pd.createQp({ type: 'RC', sendCq: this.#cq, srq: this.#srq, cap: { ...cap, maxInlineData: 0 } });
+    }
+    this.#inline = Math.min(this.#inline, qp.cap.maxInlineData);
+    const peer = new Peer(rank, qp, this.window, Math.min(SQ_DEPTH, qp.cap.maxSendWr));
+    this.#peers[rank] = peer;
+    this.#byQpn.set(qp.qpn, peer);
     return peer;
+  }
+
+  /** `peer` has work: make sure it is connected or being asked to connect. */
+  #needConnection(peer: Peer): void {
+    if (peer.ready || peer.reqTimer !== undefined || peer.failure !== undefined) return;
+    peer.reqDelayMs = REQ_FIRST_MS;
+    peer.reqDeadline = Date.now() + this.#connectTimeoutMs;
+    this.#ask(peer);
+  }
+
+  /** Sends a REQ and schedules the next, until the peer answers or the bound passes. */
+  #ask(peer: Peer): void {
+    peer.reqTimer = undefined;
+    if (peer.ready || peer.failure !== undefined || this.#closed) return;
+    if (Date.now() > peer.reqDeadline) {
+      this.#failPeer(
+        peer,
+        new MpError({ code: 'EPEERDEAD', peer: peer.rank }, `rank ${peer.rank} did not answer a connection request within ${this.#connectTimeoutMs / 1000} s (dead, or not progressing)`),
+      );
+      return;
+    }
+    this.#wireup.send(peer.rank, this.#wireupAddress(peer.rank), WIREUP.req, this.rank, peer.qp.qpn, peer.psn);
+    peer.reqTimer = setTimeout(() => this.#ask(peer), peer.reqDelayMs);
+    peer.reqDelayMs = Math.min(peer.reqDelayMs * 2, REQ_MAX_MS);
+  }
+
+  #wireupAddress(rank: number): Endpoint {
+    return (this.#table as WireEndpoint[])[rank]!.wireup;
+  }
+
+  /** Connects our QP for `peer` to its QP `qpn` (once). */
+  #connectTo(peer: Peer, qpn: number, psn: number): boolean {
+    if (peer.remoteQpn !== undefined) return peer.remoteQpn === qpn;
+    const ud = this.#wireupAddress(peer.rank);
+    try {
+      peer.qp.connect({ qpn, psn, gid: ud.gid, lid: ud.lid, port: ud.port, mtu: ud.mtu });
+    } catch (err) {
+      this.#failPeer(peer, new MpError({ code: 'EPEERDEAD', peer: peer.rank, cause: err }, `cannot connect to rank ${peer.rank}: ${(err as Error).message}`));
+      return false;
+    }
+    peer.remoteQpn = qpn;
+    return true;
+  }
+
+  /** The peer's QP is connected to ours: frames may go. */
+  #markReady(peer: Peer): void {
+    if (peer.ready) return;
+    peer.ready = true;
+    peer.stopAsking();
+    if (peer.blocked) this.#blocked.add(peer);
+  }
+
+  #onWireup(msg: WireupMessage): void {
+    if (msg.from >= this.size || msg.from === this.rank) return;
+    const peer = this.#peer(msg.from);
+    if (peer.failure !== undefined || !this.#connectTo(peer, msg.qpn, msg.psn)) return;
+    if (msg.kind === WIREUP.req) {
+      // Answer every REQ (ours may have been lost); the asker may not be connected to us yet.
+      this.#wireup.send(peer.rank, this.#wireupAddress(peer.rank), WIREUP.rep, this.rank, peer.qp.qpn, peer.psn);
+    } else {
+      this.#markReady(peer); // it connected before answering
+    }
   }
 
   #queue(peer: Peer, work: Queued): void {
     peer.enqueue(work);
-    this.#blocked.add(peer);
+    if (peer.ready) this.#blocked.add(peer);
+    else this.#needConnection(peer);
   }
 
   /** Posts one frame from a send slot. False when a credit, slot or queue entry is missing (nothing spent). */
   #postFrame(peer: Peer, kind: FrameKind, context: number, tag: number, length: number, id: number, payload: Uint8Array | undefined, rkey: number, address: bigint): boolean {
     const needsCredit = kind !== FRAME.credit;
-    if (peer.sqFree === 0 || this.#sendPool.available === 0 || (needsCredit && peer.credits.available === 0)) return false;
+    if (!peer.ready || peer.sqFree === 0 || this.#sendPool.available === 0 || (needsCredit && peer.credits.available === 0)) return false;
     if (needsCredit) peer.credits.spend();
     const slot = this.#sendPool.take();
     const base = this.#sendPool.offset(slot);
@@ -412,7 +491,7 @@ export class VerbsTransport {
     if (r === undefined) return true; // failed meanwhile
     const a = r.announcement;
     while (r.posted < r.chunks) {
-      if (peer.sqFree === 0) return false;
+      if (!peer.ready || peer.sqFree === 0) return false;
       const offset = r.posted * READ_CHUNK;
       const length = Math.min(READ_CHUNK, a.length - offset);
       if (r.reg !== undefined) {
@@ -513,6 +592,11 @@ export class VerbsTransport {
     let freed = false;
     for (let i = 0; i < n; i++) {
       const id = Number(batch.id(i));
+      if (this.#wireup.owns(id)) {
+        const msg = this.#wireup.complete(id, batch.ok(i), batch.byteLen(i), this.#closed);
+        if (msg !== undefined) this.#onWireup(msg);
+        continue;
+      }
       const op = batch.opcode(i);
       if (op === 'RECV') {
         this.#onReceive(i, id);
@@ -537,7 +621,7 @@ export class VerbsTransport {
     // Credits go back even to a peer we have work queued for: that work may be
     // waiting for the peer's credits while the peer waits for ours.
     for (const peer of this.#peers) {
-      if (peer !== undefined && peer.failure === undefined && peer.credits.creditFrameDue) {
+      if (peer !== undefined && peer.failure === undefined && peer.ready && peer.credits.creditFrameDue) {
         this.#postFrame(peer, FRAME.credit, 0, 0, 0, 0, undefined, 0, 0n);
       }
     }
@@ -561,6 +645,8 @@ export class VerbsTransport {
       if (from !== undefined) this.#failPeer(from, new MpError({ code: 'EPROTO', peer: from.rank }, `rank ${from.rank} sent a malformed frame`));
       return;
     }
+    // A frame from the peer: its QP is connected to ours, so ours may send too.
+    this.#markReady(peer);
     if (h.credits > 0 && !peer.credits.grant(h.credits)) {
       this.#repost(slot);
       return this.#failPeer(peer, new MpError({ code: 'EPROTO', peer: peer.rank }, `rank ${peer.rank} returned more credits than it was given`));
@@ -620,6 +706,7 @@ export class VerbsTransport {
   #failPeer(peer: Peer, err: MpError, report = true): void {
     if (peer.failure !== undefined) return;
     peer.failure = err;
+    peer.stopAsking();
     this.#blocked.delete(peer);
     for (const w of peer.drain()) if (w.kind === 'eager') w.done(err);
     for (const [id, s] of this.#rndv) {

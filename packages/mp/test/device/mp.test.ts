@@ -123,6 +123,27 @@ describe('@rdmajs/mp on the device', () => {
     });
   }
 
+  it('connections are made on first use: ranks that never talked have no RC queue pair', async () => {
+    const job = await launch(4, 'lazy.mjs');
+    expect(job.code, job.output).toBe(0);
+    const lazy = job.lines.filter((l) => l.check === 'lazy').sort((a, b) => a.rank! - b.rank!);
+    expect(lazy.map((l) => [l.rank, l.rc, l.ud]), job.output).toEqual([
+      [0, 1, 1],
+      [1, 1, 1],
+      [2, 0, 1],
+      [3, 0, 1],
+    ]);
+    const after = job.lines.filter((l) => l.check === 'after allgather');
+    expect(after.length).toBe(4);
+    for (const l of after) expect(l.rc as number).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a peer that never answers the connection handshake (event loop blocked) fails the send within connectTimeoutMs', async () => {
+    const job = await launch(2, 'connect-timeout.mjs');
+    const line = job.lines.find((l) => l.check === 'connect timeout');
+    expect(line, job.output).toMatchObject({ ok: true });
+  });
+
   it('a rank that never starts: init() times out naming the missing rank', async () => {
     const { host, port } = await freePort('127.0.0.1');
     const root = `${host}:${port}`;
