@@ -46,7 +46,7 @@ import * as check from '../check.js';
 import { MpError } from '../errors.js';
 import { BouncePool } from './bounce.js';
 import { Peer, type Announcement, type Done, type Queued } from './peer.js';
-import { WIREUP, Wireup, type WireupMessage } from './wireup.js';
+import { WIREUP, WIREUP_COMPLETIONS, Wireup, type WireupMessage } from './wireup.js';
 import { FRAME, HEADER_BYTES, MAX_MESSAGE_BYTES, RTS_BYTES, emptyHeader, readHeader, writeHeader, writeRts, type FrameKind } from './wire.js';
 
 /** What the transport hands up. Called from the progress loop; must not throw. */
@@ -132,7 +132,6 @@ interface ReadOp {
   posted: number;
   completed: number;
   done: Done;
-  failure: MpError | undefined;
 }
 
 interface RendezvousSend {
@@ -201,7 +200,8 @@ export class VerbsTransport {
     this.#pd = ctx.allocPd();
     const recvSlots = peers * (this.window + CREDIT_RESERVE_PER_PEER);
     this.#channel = ctx.createCompletionChannel();
-    this.#cq = ctx.createCq({ entries: recvSlots + peers * SQ_DEPTH + 16, channel: this.#channel });
+    // Room for every completion that can be outstanding: SRQ receives, each RC send queue, the handshake's QP.
+    this.#cq = ctx.createCq({ entries: recvSlots + peers * SQ_DEPTH + WIREUP_COMPLETIONS + 16, channel: this.#channel });
     this.#srq = this.#pd.createSrq({ maxWr: recvSlots });
     this.#sendPool = new BouncePool(this.#pd, SEND_SLOTS, SLOT_BYTES, ['LOCAL_WRITE']);
     this.#recvPool = new BouncePool(this.#pd, recvSlots, SLOT_BYTES, ['LOCAL_WRITE']);
@@ -308,7 +308,7 @@ export class VerbsTransport {
     const op = this.#nextRead;
     this.#nextRead = (this.#nextRead + 1) % READ_ID_BASE;
     const chunks = Math.max(1, Math.ceil(a.length / READ_CHUNK));
-    this.#reads.set(op, { peer, announcement: a, into: target, reg, bounce, chunks, posted: 0, completed: 0, done, failure: undefined });
+    this.#reads.set(op, { peer, announcement: a, into: target, reg, bounce, chunks, posted: 0, completed: 0, done });
     const work: Queued = { kind: 'read', op };
     if (peer.blocked || !this.#postRead(peer, op)) this.#queue(peer, work);
   }

@@ -38,6 +38,8 @@ const MSG_BYTES = 16;
 const GRH_BYTES = 40;
 const RECV_SLOTS = 64;
 const SEND_SLOTS = 64;
+/** Completions the handshake's QP can have outstanding (its CQ share). */
+export const WIREUP_COMPLETIONS = RECV_SLOTS + SEND_SLOTS;
 /** The qkey of our UD QPs ("MP" + version). */
 export const WIREUP_QKEY = 0x4d50_0001;
 
