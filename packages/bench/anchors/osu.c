@@ -17,6 +17,8 @@
  *   -m N      ... but never below N (default 5)
  *   -w N      warm-up iterations for sizes <= 8 KiB, scaled alike (default n/10, >= 1)
  *   -W N      bw window: messages in flight per iteration (default 64)
+ *   -j N      N more untimed iterations of the first size before it (default 0):
+ *             time for a JIT (mp-osu.ts) or lazy set-up to settle
  *
  * Output (rank 0, stdout): one JSON object per line, first an "info" line,
  * then one line per size:
@@ -160,7 +162,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
 
-    if (argc < 2) die("usage: osu latency|bw|allreduce [-s sizes] [-M max] [-n iters] [-m min] [-w warmup] [-W window]");
+    if (argc < 2) die("usage: osu latency|bw|allreduce [-s sizes] [-M max] [-n iters] [-m min] [-w warmup] [-W window] [-j rounds]");
     const char *test = argv[1];
     int is_lat = !strcmp(test, "latency"), is_bw = !strcmp(test, "bw"),
         is_ar = !strcmp(test, "allreduce");
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
     if (!is_ar && nranks < 2) die("latency and bw need at least 2 ranks");
 
     size_t sizes[MAX_SIZES], maxbytes = 4u << 20;
-    int nsizes = 0, n = is_lat ? 1000 : is_bw ? 100 : 500, min = 5, warm = -1, window = 64;
+    int nsizes = 0, n = is_lat ? 1000 : is_bw ? 100 : 500, min = 5, warm = -1, window = 64, jit = 0;
     const char *list = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -179,10 +181,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-m")) min = atoi(v);
         else if (!strcmp(a, "-w")) warm = atoi(v);
         else if (!strcmp(a, "-W")) window = atoi(v);
+        else if (!strcmp(a, "-j")) jit = atoi(v);
         else die("unknown option");
         i++;
     }
-    if (n < 1 || min < 1 || window < 1) die("counts must be >= 1");
+    if (n < 1 || min < 1 || window < 1 || jit < 0) die("counts must be >= 1 (-j >= 0)");
     if (warm < 0) warm = n / 10 > 0 ? n / 10 : 1;
 
     if (list) { /* explicit list */
@@ -226,7 +229,7 @@ int main(int argc, char **argv)
     if (!req || !lapsum) die("out of memory");
     for (int i = 0; i < nsizes; i++) {
         size_t bytes = sizes[i];
-        int iters = scaled(n, min, bytes), wu = scaled(warm, 1, bytes);
+        int iters = scaled(n, min, bytes), wu = scaled(warm, 1, bytes) + (i == 0 ? jit : 0);
         struct args arg = { a, b, a, b, bytes, window, req };
         if (is_lat) {
             struct timing t = timed(step_latency, &arg, iters, wu);

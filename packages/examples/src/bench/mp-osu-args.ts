@@ -19,9 +19,11 @@ export interface OsuOptions {
   warmup: number;
   /** bw: messages in flight per iteration. */
   window: number;
+  /** More untimed iterations of the first size before it (`-j`): time for the JIT to settle. */
+  jitWarmup: number;
 }
 
-export const osuUsage = 'usage: mp-osu latency|bw|allreduce [-s sizes] [-M max] [-n iters] [-m min] [-w warmup] [-W window]';
+export const osuUsage = 'usage: mp-osu latency|bw|allreduce [-s sizes] [-M max] [-n iters] [-m min] [-w warmup] [-W window] [-j rounds]';
 
 /** Sizes up to this run the full iteration count. */
 export const OSU_SMALL = 8192;
@@ -59,6 +61,7 @@ export function parseOsuArgs(argv: readonly string[]): OsuOptions {
   let minIterations = 5;
   let warmup: number | undefined;
   let window = 64;
+  let jitWarmup = 0;
   for (let i = 1; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const v = argv[i + 1];
@@ -82,6 +85,9 @@ export function parseOsuArgs(argv: readonly string[]): OsuOptions {
       case '-W':
         window = count(flag, v);
         break;
+      case '-j':
+        jitWarmup = v === '0' ? 0 : count(flag, v);
+        break;
       default:
         throw new RangeError(`unknown option '${flag}'`);
     }
@@ -90,7 +96,7 @@ export function parseOsuArgs(argv: readonly string[]): OsuOptions {
   if (list !== undefined) sizes.push(...list.split(',').map(parseSize));
   else for (let s = test === 'allreduce' ? 8 : 1; s <= max; s *= 2) sizes.push(s);
   if (test === 'allreduce' && sizes.some((s) => s % 8 !== 0)) throw new RangeError('allreduce sizes must be multiples of 8');
-  return { test, sizes, iterations, minIterations, warmup: warmup ?? Math.max(1, Math.trunc(iterations / 10)), window };
+  return { test, sizes, iterations, minIterations, warmup: warmup ?? Math.max(1, Math.trunc(iterations / 10)), window, jitWarmup };
 }
 
 /** One output line: JSON with figures rounded to 3 decimals, as osu.c prints them. */

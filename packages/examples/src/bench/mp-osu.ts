@@ -74,9 +74,9 @@ export async function runOsu(comm: OsuComm, opts: OsuOptions, print: (line: stri
   const rank = comm.rank;
   if (rank === 0) print(osuLine({ test: 'info', bench: test, ranks: comm.size, impl: `${impl}, node ${process.version}` }));
 
-  for (const bytes of opts.sizes) {
+  for (const [i, bytes] of opts.sizes.entries()) {
     const iters = scaledIterations(opts.iterations, opts.minIterations, bytes);
-    const warmup = scaledIterations(opts.warmup, 1, bytes);
+    const warmup = scaledIterations(opts.warmup, 1, bytes) + (i === 0 ? opts.jitWarmup : 0);
     if (test === 'latency') {
       const buf = a.subarray(0, bytes);
       const step = async () => {

@@ -42,7 +42,7 @@ describe('mp-osu arguments (the same as osu.c)', () => {
     expect(lat.sizes[0]).toBe(1);
     expect(lat.sizes.at(-1)).toBe(4 << 20);
     expect(lat.sizes).toHaveLength(23);
-    expect(lat).toMatchObject({ iterations: 1000, minIterations: 5, warmup: 100, window: 64 });
+    expect(lat).toMatchObject({ iterations: 1000, minIterations: 5, warmup: 100, window: 64, jitWarmup: 0 });
     expect(parseOsuArgs(['bw']).iterations).toBe(100);
     const ar = parseOsuArgs(['allreduce']);
     expect(ar.sizes[0]).toBe(8);
@@ -50,14 +50,16 @@ describe('mp-osu arguments (the same as osu.c)', () => {
   });
 
   it('takes sizes with K/M suffixes, a maximum and counts', () => {
-    expect(parseOsuArgs(['bw', '-s', '1,64K,1M', '-n', '10', '-W', '8', '-w', '2', '-m', '3'])).toEqual({
+    expect(parseOsuArgs(['bw', '-s', '1,64K,1M', '-n', '10', '-W', '8', '-w', '2', '-m', '3', '-j', '50'])).toEqual({
       test: 'bw',
       sizes: [1, 65536, 1 << 20],
       iterations: 10,
       minIterations: 3,
       warmup: 2,
       window: 8,
+      jitWarmup: 50,
     });
+    expect(parseOsuArgs(['latency', '-j', '0']).jitWarmup).toBe(0);
     expect(parseOsuArgs(['latency', '-M', '1K']).sizes.at(-1)).toBe(1024);
     expect(parseSize('4m')).toBe(4 << 20);
   });
