@@ -37,6 +37,18 @@ export class Peer {
   readonly credits: Credits;
   /** Free entries of the send queue. */
   sqFree: number;
+  /** Work requests posted and not yet known complete (signaled or not). */
+  outstanding = 0;
+  /** Unsignaled (inline) sends posted since the last signaled work request. */
+  unsignaled = 0;
+  /**
+   * For each signaled work request in flight, in posting order: how many
+   * unsignaled ones went before it. Its completion completes them too (a
+   * send queue completes in order), so their entries come back with it.
+   */
+  readonly #covers: Int32Array;
+  #coversHead = 0;
+  #coversLength = 0;
   /** Set when the connection failed or the peer left: nothing more is posted. */
   failure: MpError | undefined;
   /** Our QP's initial PSN (sent in the handshake). */
@@ -60,7 +72,30 @@ export class Peer {
   ) {
     this.credits = new Credits(window);
     this.sqFree = sqDepth;
+    this.#covers = new Int32Array(sqDepth);
     this.psn = qp.endpoint().psn;
+  }
+
+  /** Accounts a posted work request. */
+  posted(signaled: boolean): void {
+    this.sqFree--;
+    this.outstanding++;
+    if (!signaled) {
+      this.unsignaled++;
+      return;
+    }
+    this.#covers[(this.#coversHead + this.#coversLength++) % this.#covers.length] = this.unsignaled;
+    this.unsignaled = 0;
+  }
+
+  /** A signaled work request completed: it and the unsignaled ones before it free their entries. */
+  completed(): void {
+    if (this.#coversLength === 0) return; // after a failure the accounting no longer matters
+    const n = 1 + (this.#covers[this.#coversHead] as number);
+    this.#coversHead = (this.#coversHead + 1) % this.#covers.length;
+    this.#coversLength--;
+    this.sqFree += n;
+    this.outstanding -= n;
   }
 
   /** Stops asking the peer to connect. */

@@ -111,6 +111,14 @@ const TURNS_PER_YIELD = 16;
 /** Largest single RDMA READ (bigger messages are read in pieces). */
 const READ_CHUNK = 64 << 20;
 const READ_ID_BASE = 2 ** 32;
+/**
+ * Inline sends go unsignaled (their slot is free once posted): no completion,
+ * so the sender is not woken for each message. Every this many, one is
+ * signaled so the send queue's entries come back.
+ */
+const SIGNAL_EVERY = 16;
+/** Completion id of an unsignaled send (seen only if it fails). */
+const UNSIGNALED_ID = READ_ID_BASE - 1;
 /** Completion ids of the connection handshake (wireup.ts) start here. */
 const WIREUP_ID_BASE = 2 ** 40;
 /** Default bound of a first connection (TransportOptions.connectTimeoutMs). */
@@ -176,7 +184,6 @@ export class VerbsTransport {
   readonly #recvWr = { id: 0n, sg: [this.#recvSge] };
   #nextRead = 0;
   #nextRndv = 0;
-  #sendsPosted = 0;
   #closing = false;
   #closed = false;
   #loop: Promise<void> | undefined;
@@ -335,8 +342,14 @@ export class VerbsTransport {
       return;
     }
     this.#closing = true;
+    // Unsignaled sends may still sit in a send queue: one signaled frame behind them tells when they left.
+    for (const peer of this.#peers) {
+      if (peer !== undefined && peer.ready && peer.failure === undefined && peer.unsignaled > 0) {
+        this.#postFrame(peer, FRAME.credit, 0, 0, 0, 0, undefined, 0, 0n, true);
+      }
+    }
     const deadline = Date.now() + CLOSE_DRAIN_MS;
-    while (this.#sendsPosted > 0 && Date.now() < deadline && !this.#closed) {
+    while (this.#outstanding() > 0 && Date.now() < deadline && !this.#closed) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     const err = new MpError({ code: 'ECLOSED' }, 'the communicator was closed');
@@ -440,8 +453,26 @@ export class VerbsTransport {
     else this.#needConnection(peer);
   }
 
+  /** Work requests in flight on connections that still work. */
+  #outstanding(): number {
+    let n = 0;
+    for (const peer of this.#peers) if (peer !== undefined && peer.failure === undefined) n += peer.outstanding;
+    return n;
+  }
+
   /** Posts one frame from a send slot. False when a credit, slot or queue entry is missing (nothing spent). */
-  #postFrame(peer: Peer, kind: FrameKind, context: number, tag: number, length: number, id: number, payload: Uint8Array | undefined, rkey: number, address: bigint): boolean {
+  #postFrame(
+    peer: Peer,
+    kind: FrameKind,
+    context: number,
+    tag: number,
+    length: number,
+    id: number,
+    payload: Uint8Array | undefined,
+    rkey: number,
+    address: bigint,
+    forceSignal = false,
+  ): boolean {
     const needsCredit = kind !== FRAME.credit;
     if (!peer.ready || peer.sqFree === 0 || this.#sendPool.available === 0 || (needsCredit && peer.credits.available === 0)) return false;
     if (needsCredit) peer.credits.spend();
@@ -457,10 +488,13 @@ export class VerbsTransport {
       this.#sendPool.bytes.set(payload, base + HEADER_BYTES);
       bytes += payload.length;
     }
+    const inline = bytes <= this.#inline;
+    const signaled = !inline || forceSignal || peer.unsignaled + 1 >= SIGNAL_EVERY;
     this.#sendSge.offset = base;
     this.#sendSge.length = bytes;
-    this.#sendWr.id = BigInt(slot);
-    this.#sendWr.inline = bytes <= this.#inline;
+    this.#sendWr.id = BigInt(signaled ? slot : UNSIGNALED_ID);
+    this.#sendWr.inline = inline;
+    this.#sendWr.signaled = signaled;
     try {
       (peer.qp as QueuePair<'ready'>).postSend(this.#sendWr);
     } catch (err) {
@@ -468,8 +502,8 @@ export class VerbsTransport {
       this.#failPeer(peer, new MpError({ code: 'EPEERDEAD', peer: peer.rank, cause: err }, `cannot post to rank ${peer.rank}: ${(err as Error).message}`));
       return true; // consumed: the failure has settled everything
     }
-    peer.sqFree--;
-    this.#sendsPosted++;
+    peer.posted(signaled);
+    if (!signaled) this.#sendPool.give(slot); // inline: the payload is in the work request now
     return true;
   }
 
@@ -512,8 +546,7 @@ export class VerbsTransport {
         this.#failPeer(peer, new MpError({ code: 'EPEERDEAD', peer: peer.rank, cause: err }, `cannot post to rank ${peer.rank}: ${(err as Error).message}`));
         return true;
       }
-      peer.sqFree--;
-      this.#sendsPosted++;
+      peer.posted(true);
       r.posted++;
     }
     return true;
@@ -603,10 +636,8 @@ export class VerbsTransport {
         continue;
       }
       const peer = this.#byQpn.get(batch.qpNum(i));
-      this.#sendsPosted--;
       freed = true;
-      if (peer !== undefined) peer.sqFree++;
-      if (id < READ_ID_BASE) this.#sendPool.give(id);
+      if (id < UNSIGNALED_ID) this.#sendPool.give(id);
       if (!batch.ok(i)) {
         if (peer !== undefined && peer.failure === undefined) {
           const status = batch.status(i);
@@ -616,6 +647,7 @@ export class VerbsTransport {
         if (id >= READ_ID_BASE) this.#reads.delete(id - READ_ID_BASE);
         continue;
       }
+      peer?.completed();
       if (id >= READ_ID_BASE) this.#onReadDone(id - READ_ID_BASE);
     }
     // Credits go back even to a peer we have work queued for: that work may be
