@@ -91,8 +91,9 @@ export UCX_TLS=rc_verbs,ud_verbs:aux
 export UCX_NET_DEVICES=$DEV:1
 export UCX_IB_GID_INDEX=$GID
 export UCX_UD_VERBS_ETH_DGID_CHECK=n
-# Debian's /etc/openmpi/openmpi-mca-params.conf disables pml ucx; Open MPI
-# only takes mlx* devices for UCX unless opal_common_ucx_devices says any.
+# Debian's /etc/openmpi/openmpi-mca-params.conf disables pml ucx (pml = ^ucx):
+# force it. opal_common_ucx_devices (default mlx*) only matters when Open MPI
+# picks the pml itself; kept so a lower-priority pml never wins.
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none
   --mca pml ucx --mca btl self --mca osc ^ucx --mca opal_common_ucx_devices any
   --mca mpi_yield_when_idle 1
@@ -104,9 +105,10 @@ for v in UCX_TLS UCX_NET_DEVICES UCX_IB_GID_INDEX UCX_UD_VERBS_ETH_DGID_CHECK; d
 setting "ucx_perftest wait mode" "-E $UCX_WAIT"
 
 # The same sizes and iterations on every side (osu.c's and mp-osu's flags).
-# -j: as many untimed rounds again before the first size: V8 tiers mp-osu's
-# hot path up over the first thousands of round trips (without it the 1-4 B
-# latencies and 8-16 B allreduces came out 1.5-4x the settled figure).
+# -j: untimed rounds of the first size before it (three times its count):
+# V8 tiers mp-osu's hot path up over the first thousands of round trips
+# (without it the 1-4 B latencies and 8-16 B allreduces came out 1.5-4x the
+# settled figure). osu.c takes the same flags.
 LAT_ARGS=(-n "$(q 1000)" -j "$(q 3000)")
 BW_ARGS=(-n "$(q 100)" -m 3 -W "$WINDOW" -j "$(q 300)")
 AR_ARGS=(-n "$(q 500)" -j "$(q 1500)")
