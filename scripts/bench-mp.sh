@@ -93,7 +93,7 @@ export UCX_IB_GID_INDEX=$GID
 export UCX_UD_VERBS_ETH_DGID_CHECK=n
 # Debian's /etc/openmpi/openmpi-mca-params.conf disables pml ucx (pml = ^ucx):
 # force it. opal_common_ucx_devices (default mlx*) only matters when Open MPI
-# picks the pml itself; kept so a lower-priority pml never wins.
+# picks the pml itself (kept; harmless).
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none
   --mca pml ucx --mca btl self --mca osc ^ucx --mca opal_common_ucx_devices any
   --mca mpi_yield_when_idle 1
