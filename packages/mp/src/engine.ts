@@ -73,6 +73,8 @@ export class Engine implements TransportHandler {
   #wire: Wire | undefined;
   readonly #contexts = new Map<number, ContextState>();
   readonly #early = new Map<number, Early[]>();
+  /** Contexts closed here: late messages for them are dropped, not kept as early. */
+  readonly #retired = new Set<number>();
   #failure: MpError | undefined;
   #nextContext = 2;
 
@@ -116,6 +118,7 @@ export class Engine implements TransportHandler {
     const state = this.#contexts.get(id);
     if (state === undefined) return;
     this.#contexts.delete(id);
+    this.#retired.add(id);
     const { receives, messages } = state.matching.close();
     const err = new MpError({ code: 'ECLOSED' }, 'the communicator was closed');
     for (const r of receives) this.#settleReject(r, err);
@@ -228,7 +231,7 @@ export class Engine implements TransportHandler {
   // Internals --------------------------------------------------------------
 
   #keepEarly(context: number, source: number, tag: number, arrival: Arrival): void {
-    if (this.#failure !== undefined) {
+    if (this.#failure !== undefined || this.#retired.has(context)) {
       if (arrival.announcement !== undefined) this.#wire?.decline(arrival.announcement);
       return;
     }

@@ -162,6 +162,19 @@ describe('Engine', () => {
     await expect(engines[0]!.send(0, 1, 0, bytes(1))).rejects.toBe(err);
   });
 
+  it('messages for a context this rank closed are dropped (a late rendezvous is released), not kept', async () => {
+    const { engines, wires } = world(2);
+    engines[0]!.removeContext(0);
+    const late = engines[1]!.send(0, 0, 1, bytes(100)); // rendezvous: completes once rank 0 declines it
+    await engines[1]!.send(0, 0, 1, bytes(3));
+    await late;
+    expect(wires[0]!.declined).toBe(1);
+    for (const e of engines) e.addContext(5, [0, 1]); // a later context is unaffected
+    const got = engines[0]!.recv(5, 1, 0, new Uint8Array(4), undefined);
+    await engines[1]!.send(5, 0, 0, bytes(2));
+    await expect(got).resolves.toMatchObject({ length: 2 });
+  });
+
   it('removing a context fails its receives with ECLOSED and refuses new operations', async () => {
     const { engines } = world(2);
     const r = engines[0]!.recv(0, 1, 0, new Uint8Array(8), undefined);
