@@ -3,13 +3,16 @@
  * overlay as modules), busybox, and a small initramfs, unpacked under
  * `$RDMAJS_TESTBED_CACHE` or `~/.cache/rdmajs-testbed`. Packages are fetched
  * with `apt-get download` and unpacked with `dpkg-deb -x`: nothing is
- * installed on the host, least of all a kernel.
+ * installed on the host, least of all a kernel. That needs a Debian host (or
+ * one whose apt sources are Debian's): Ubuntu names its kernels differently
+ * and keeps `rdma_rxe` in another package, and hosts without apt have no way
+ * to fetch a .deb; {@link prepare} then says so.
  * @module
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // The initramfs /init, shipped as a plain shell script.
@@ -44,6 +47,36 @@ function run(cmd: string, args: string[], options: { cwd?: string } = {}): strin
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
 }
 
+/** The distribution's name, for messages. */
+function distribution(): string {
+  for (const f of ['/etc/os-release', '/usr/lib/os-release']) {
+    try {
+      const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync(f, 'utf8'));
+      if (m?.[1]) return m[1];
+    } catch {
+      // try the next one
+    }
+  }
+  return 'an unknown distribution';
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, cmd)));
+}
+
+const NEEDS_DEBIAN =
+  "the testbed boots Debian's generic kernel (linux-image-amd64: rdma_rxe, 9p and overlay as modules), " +
+  'fetched from the host\'s apt sources with apt-get download and unpacked with dpkg-deb; ' +
+  'that needs a Debian host (tested on Debian 12, bookworm)';
+
+/** Fails early, and says why, where the kernel package cannot be fetched. */
+function checkHost(): void {
+  const absent = ['apt-get', 'apt-cache', 'dpkg-deb'].filter((c) => !onPath(c));
+  if (absent.length) {
+    throw new Error(`rdmajs-testbed: cannot prepare the testbed on ${distribution()} (no ${absent.join(', ')}): ${NEEDS_DEBIAN}.`);
+  }
+}
+
 /** The versioned package behind `linux-image-amd64`, e.g. `linux-image-6.1.0-56-amd64`. */
 function kernelPackage(log: (s: string) => void): string {
   const find = () => /Depends: (linux-image-[0-9][^\s]*-amd64)\b/.exec(run('apt-cache', ['depends', 'linux-image-amd64']))?.[1];
@@ -55,11 +88,37 @@ function kernelPackage(log: (s: string) => void): string {
   }
   if (!pkg) {
     log('apt-cache knows no kernel package yet: running apt-get update');
-    run('apt-get', ['update', '-q']);
-    pkg = find();
+    try {
+      run('apt-get', ['update', '-q']);
+    } catch (err) {
+      const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' ');
+      throw new Error(`rdmajs-testbed: apt-get update failed (${why}); run it as root (sudo apt-get update), then try again`);
+    }
+    try {
+      pkg = find();
+    } catch {
+      pkg = undefined;
+    }
   }
-  if (!pkg) throw new Error('rdmajs-testbed: cannot find the linux-image-amd64 dependency with apt-cache');
+  if (!pkg) {
+    throw new Error(`rdmajs-testbed: apt on ${distribution()} knows no linux-image-amd64 package: ${NEEDS_DEBIAN}; Ubuntu and other distributions' kernels are not supported.`);
+  }
   return pkg;
+}
+
+/** Download sizes of packages from `apt-cache show`, e.g. `'70.6 MB'`; empty when unknown. */
+function downloadSizes(pkgs: string[]): Map<string, string> {
+  const sizes = new Map<string, string>();
+  try {
+    let name = '';
+    for (const line of run('apt-cache', ['show', '--no-all-versions', ...pkgs]).split('\n')) {
+      if (line.startsWith('Package: ')) name = line.slice(9).trim();
+      else if (line.startsWith('Size: ') && name && !sizes.has(name)) sizes.set(name, `${(Number(line.slice(6)) / 1e6).toFixed(1)} MB`);
+    }
+  } catch {
+    // sizes are only for the progress line
+  }
+  return sizes;
 }
 
 /** Takes a directory lock (mkdir is atomic), waiting for another preparer. */
@@ -106,20 +165,25 @@ export async function prepare(options: { log?: (line: string) => void } = {}): P
   const log = options.log ?? ((s: string) => process.stderr.write(`[rdmajs-testbed] ${s}\n`));
   const ready = cachedTestbed();
   if (ready) return ready;
+  checkHost();
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   return withLock(dir, () => cachedTestbed() ?? build(dir, log));
 }
 
 function build(dir: string, log: (s: string) => void): Testbed {
+  const started = Date.now();
   const pkg = kernelPackage(log);
   const kernelVersion = pkg.replace(/^linux-image-/, '');
   const root = join(dir, kernelVersion);
-  log(`preparing ${pkg} and busybox-static in ${root}`);
+  const pkgs = [pkg, 'busybox-static'];
+  const sizes = downloadSizes(pkgs);
+  log(`downloading ${pkgs.map((p) => (sizes.has(p) ? `${p} (${sizes.get(p)})` : p)).join(' and ')} into ${root}`);
   const tmp = mkdtempSync(join(dir, 'download-'));
   try {
     chmodSync(tmp, 0o777); // apt-get download drops to the _apt user when it can
-    run('apt-get', ['download', '-q', pkg, 'busybox-static'], { cwd: tmp });
+    run('apt-get', ['download', '-q', ...pkgs], { cwd: tmp });
+    log('unpacking; building the initramfs');
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     for (const deb of readdirSync(tmp).filter((f) => f.endsWith('.deb'))) run('dpkg-deb', ['-x', join(tmp, deb), root]);
@@ -136,7 +200,7 @@ function build(dir: string, log: (s: string) => void): Testbed {
   buildInitramfs(root, kernelVersion, busybox, initrd);
   const manifest: Testbed & { layout: number } = { layout: LAYOUT, kernelVersion, root, vmlinuz, initrd, busybox };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  log(`ready: kernel ${kernelVersion}`);
+  log(`ready: kernel ${kernelVersion} (${Math.round((Date.now() - started) / 1000)} s)`);
   return manifest;
 }
 
