@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // SoftRoCE testbed VM when the host has none; see scripts/test.sh); `pair`
 // runs on the host and boots testbed VMs itself (two hosts, or one VM for a
 // long run), so it needs qemu but no RDMA device: slow, run separately.
+// Repository-level tests (release script, packed tarballs, README commands)
+// live in test/unit and test/pair.
 export default defineConfig({
   test: {
     reporters: ['verbose'],
@@ -11,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/unit/**/*.test.ts'],
+          include: ['packages/*/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'],
         },
       },
       {
@@ -30,7 +32,7 @@ export default defineConfig({
       {
         test: {
           name: 'pair',
-          include: ['packages/*/test/pair/**/*.test.ts'],
+          include: ['packages/*/test/pair/**/*.test.ts', 'test/pair/**/*.test.ts'],
           // Each test boots VMs (minutes under emulation) and bounds its own run.
           testTimeout: 900_000,
           hookTimeout: 60_000,

@@ -1,188 +1,35 @@
 /**
- * Typed declarations of the native addon (`@rdmajs/native`). Internal: users
- * import the classes in this package, which wrap these with checks and
- * idiomatic names. Enum-valued fields are the raw `ibv_*` numbers.
+ * Loads the native addon (`@rdmajs/native`, whose index.d.ts declares it).
+ * Internal: users import the classes in this package, which wrap these with
+ * checks and idiomatic names. Enum-valued fields are the raw `ibv_*` numbers.
  * @internal
  * @module
  */
 import { createRequire } from 'node:module';
 
+import type { NativeAddon } from '@rdmajs/native';
+
 import { RdmaError } from './errors.js';
 
-/** @internal */
-export interface NativeResource {
-  readonly closed: boolean;
-  close(): void;
-}
-
-/** @internal */
-export interface NativeContext extends NativeResource {
-  readonly name: string;
-  queryDevice(): Record<string, unknown>;
-  queryPort(port: number): Record<string, unknown>;
-  queryGidTable(port?: number): Array<Record<string, unknown>>;
-  initAhAttrFromWc(port: number, wc: Record<string, unknown>, grh: Uint8Array | undefined): Record<string, unknown>;
-}
-
-/** @internal */
-export type NativeProtectionDomain = NativeResource;
-
-/** @internal */
-export interface NativeMemoryRegion extends NativeResource {
-  readonly inflight: number;
-  readonly address: bigint;
-  readonly length: number;
-  readonly lkey: number;
-  readonly rkey: number;
-}
-
-/** @internal */
-export interface NativeCompletionChannel extends NativeResource {
-  readonly fd: number;
-}
-
-/** @internal */
-export interface NativeCompletionQueue extends NativeResource {
-  readonly size: number;
-  bindBatch(ids: BigUint64Array, fields: Uint32Array): void;
-  /** Up to `max` completions into the bound batch; with `spinUs`, polls an empty CQ again natively for that long. */
-  poll(max: number, spinUs?: number): number;
-  requestNotify(solicitedOnly?: boolean): void;
-  /** requestNotify(false), then poll(max): one crossing. */
-  arm(max: number): number;
-  setHandler(handler?: () => void): void;
-  ref(): void;
-  unref(): void;
-}
-
-/** @internal */
-export interface NativeQpCap {
-  maxSendWr: number;
-  maxRecvWr: number;
-  maxSendSge: number;
-  maxRecvSge: number;
-  maxInlineData: number;
-}
-
-/** @internal */
-export interface NativeQueuePair extends NativeResource {
-  readonly qpn: number;
-  readonly state: string;
-  readonly cap: NativeQpCap;
-  readonly outstanding: { send: number; recv: number };
-  modify(attrs: Record<string, unknown>): void;
-  query(): Record<string, unknown>;
-  bindDescriptors(send: ArrayBuffer, recv?: ArrayBuffer): void;
-  /** Posts slots [0, count) of descriptor bank `bank` (0: the QP's own). */
-  postSend(count: number, bank?: number): void;
-  /** Binds a prepared set's descriptors; returns its bank id (>= 1). */
-  bindSendBank(send: ArrayBuffer): number;
-  unbindSendBank(bank: number): void;
-  postRecv(count: number): void;
-}
-
-/** @internal */
-export interface NativeSharedReceiveQueue extends NativeResource {
-  readonly cap: { maxWr: number; maxSge: number };
-  bindDescriptors(recv: ArrayBuffer): void;
-  postRecv(count: number): void;
-  modify(attrs: { maxWr?: number; srqLimit?: number }): void;
-  query(): { maxWr: number; maxSge: number; srqLimit: number };
-}
-
-/** @internal */
-export interface NativeAddressHandle extends NativeResource {
-  readonly id: number;
-}
-
-/** @internal */
-export interface NativeMemoryWindow extends NativeResource {
-  readonly rkey: number;
-  bind(qp: NativeQueuePair, mr: NativeMemoryRegion, offset: number, length: number, access: number, id: bigint, signaled: boolean): number;
-}
-
-/** @internal */
-export interface NativeCmEvent {
-  type: string;
-  status: number;
-  privateData: Buffer;
-  listener: NativeCmId | undefined;
-  /** ESTABLISHED on a UD id: the listener's QP (SIDR reply). */
-  ud?: { ahAttr: Record<string, unknown>; qpNum: number; qkey: number };
-}
-
-/** @internal */
-export interface NativeCmEventChannel extends NativeResource {
-  setHandler(handler: (id: NativeCmId, event: NativeCmEvent) => void): void;
-  setRef(ref: boolean): void;
-}
-
-/** @internal */
-export interface NativeCmAddress {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
-
-/** @internal */
-export interface NativeCmId extends NativeResource {
-  readonly device: string | null;
-  readonly port: number;
-  readonly localAddress: NativeCmAddress | null;
-  readonly remoteAddress: NativeCmAddress | null;
-  bindAddr(host: string, port: number): void;
-  resolveAddr(source: string | null, host: string, port: number, timeoutMs: number): void;
-  resolveRoute(timeoutMs: number): void;
-  listen(backlog: number): void;
-  initQpAttr(state: number): Record<string, unknown>;
-  connect(params: Record<string, unknown>): void;
-  accept(params: Record<string, unknown>): void;
-  reject(privateData?: Uint8Array): void;
-  establish(): void;
-  disconnect(): void;
-}
-
-/** @internal */
-export interface NativeConstants {
-  QP_TYPE: Record<string, number>;
-  QP_STATE: Record<string, number>;
-  MTU: Record<string, number>;
-  ACCESS: Record<string, number>;
-  WR_OPCODE: Record<string, number>;
-  SEND_FLAGS: Record<string, number>;
-  WC_OPCODE: Record<string, number>;
-  WC_FLAGS: Record<string, number>;
-  WC_STATUS: Record<string, number>;
-  WC_STATUS_TEXT: Record<number, string>;
-  PORT_SPACE: Record<'TCP' | 'UDP', number>;
-  WC_FIELDS: number;
-  SEND_HEADER_BYTES: number;
-  RECV_HEADER_BYTES: number;
-  SGE_BYTES: number;
-}
-
-/** @internal */
-export interface NativeAddon {
-  Context: { new (name: string): NativeContext; listDevices(): Array<Record<string, unknown>> };
-  ProtectionDomain: new (ctx: NativeContext) => NativeProtectionDomain;
-  MemoryRegion: new (pd: NativeProtectionDomain, buffer: ArrayBufferView | ArrayBufferLike, access: number) => NativeMemoryRegion;
-  CompletionChannel: new (ctx: NativeContext) => NativeCompletionChannel;
-  CompletionQueue: new (
-    ctx: NativeContext,
-    entries: number,
-    channel: NativeCompletionChannel | null,
-    compVector: number,
-  ) => NativeCompletionQueue;
-  QueuePair: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeQueuePair;
-  SharedReceiveQueue: new (pd: NativeProtectionDomain, options: Record<string, unknown>) => NativeSharedReceiveQueue;
-  AddressHandle: new (pd: NativeProtectionDomain, attrs: Record<string, unknown>) => NativeAddressHandle;
-  MemoryWindow: new (pd: NativeProtectionDomain) => NativeMemoryWindow;
-  CmEventChannel: new () => NativeCmEventChannel;
-  CmId: new (channel: NativeCmEventChannel, portSpace: number) => NativeCmId;
-  constants: NativeConstants;
-  setErrorClass(cls: typeof RdmaError): void;
-  forkInit(): void;
-}
+export type {
+  NativeResource,
+  NativeContext,
+  NativeProtectionDomain,
+  NativeMemoryRegion,
+  NativeCompletionChannel,
+  NativeCompletionQueue,
+  NativeQpCap,
+  NativeQueuePair,
+  NativeSharedReceiveQueue,
+  NativeAddressHandle,
+  NativeMemoryWindow,
+  NativeCmEvent,
+  NativeCmEventChannel,
+  NativeCmAddress,
+  NativeCmId,
+  NativeConstants,
+  NativeAddon,
+} from '@rdmajs/native';
 
 const require = createRequire(import.meta.url);
 
