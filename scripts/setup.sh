@@ -76,6 +76,10 @@ for word in $os_id $os_like; do
     suse | opensuse* | sles*) family=suse; break ;;
   esac
 done
+# No os-release at all, but Debian's marker file (a test's fake os-release aside).
+if [ "$family" = unknown ] && [ -z "${RDMAJS_OS_RELEASE:-}" ] && [ -e /etc/debian_version ]; then
+  family=debian os_name="Debian $(cat /etc/debian_version)"
+fi
 
 # RDMA devices with an ACTIVE port (the same test as @rdmajs/testbed's hasRdmaDevice).
 sysfs=${RDMAJS_SYSFS_INFINIBAND:-/sys/class/infiniband}
@@ -103,10 +107,13 @@ case "$purpose" in
     ;;
 esac
 # The testbed boots Debian's kernel, fetched from the host's apt sources.
-testbed_ok=1
-if ((testbed)) && [ "$family" != debian ]; then
-  testbed_ok=0
-  testbed_why="$testbed_why, but unavailable here: its kernel is Debian's linux-image-amd64, fetched with apt-get download (Debian hosts only; this is $os_name)"
+testbed_ok=1 testbed_step=none
+if ((testbed)); then
+  testbed_step="prepare (kernel cache)"
+  if [ "$family" != debian ]; then
+    testbed_ok=0
+    testbed_step="unavailable on $os_name: the testbed boots Debian's kernel (linux-image-amd64), fetched with apt-get download from Debian's archive; Debian hosts only"
+  fi
 fi
 
 # Debian package names. Build tools and RDMA user space; for tests and
@@ -221,7 +228,7 @@ if ((plan_only)); then
   echo "missing: ${missing[*]:-none}"
   echo "package step: $package_step"
   echo "testbed: $testbed_why"
-  if ((testbed && testbed_ok)); then echo "testbed step: prepare (kernel cache)"; else echo "testbed step: none"; fi
+  echo "testbed step: $testbed_step"
   exit 0
 fi
 
@@ -260,7 +267,8 @@ if ((${#missing[@]})); then
       logged apt-get-update "${SUDO[@]}" apt-get update -q
       size=$(apt-get install -y -qq --no-install-recommends --print-uris "${missing[@]}" 2>/dev/null |
         awk '{ s += $3 } END { if (s > 0) printf " (%.1f MB to download)", s / 1e6 }' || true)
-      say "installing ${#missing[@]} system packages$size: ${missing[*]}"
+      n=${#missing[@]}
+      say "installing $n system package$( ((n == 1)) || echo s)$size: ${missing[*]}"
       logged apt-get-install "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
       say "system packages installed ($(elapsed "$t"))"
       ;;
@@ -330,7 +338,11 @@ if ((testbed)); then
     # Prints its own progress (package sizes) when it has to fetch anything.
     node packages/testbed/dist/cli.js prepare >/dev/null
   else
-    warn "testbed $testbed_why"
+    warn "$purpose needs the testbed (${testbed_why#needed: }), but it is $testbed_step"
   fi
 fi
-say "ready for $purpose ($(elapsed "$started"))"
+if ((testbed && !testbed_ok)); then
+  say "ready for $purpose, except the testbed ($(elapsed "$started"))"
+else
+  say "ready for $purpose ($(elapsed "$started"))"
+fi
