@@ -1,73 +1,41 @@
 #!/usr/bin/env node
 /**
- * rdmajs-testbed: a SoftRoCE VM on demand.
- *
- *   rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--timing mode] -- <cmd...>
- *   rdmajs-testbed auto [...] -- <cmd...>   on this host's RDMA device if it has one, else in the VM
- *   rdmajs-testbed pair [...] -- <cmd for A...> --- <cmd for B...>   two VMs joined by a link
- *   rdmajs-testbed prepare                  fetch the kernel and build the initramfs (once)
- *   rdmajs-testbed doctor                   check what this machine has
+ * rdmajs-testbed: a SoftRoCE VM on demand. `usage.ts` holds the help texts
+ * (commands, options, environment, exit codes), `args.ts` the parsing.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-import { pairExitCode, parsePairArgs, parseRunArgs, prefixLines } from './args.js';
+import { USAGE_EXIT_CODE, UsageError, pairExitCode, parseNoArgs, parsePairArgs, parseRunArgs, prefixLines, type CliFlags } from './args.js';
+import { TESTBED_FAILED_EXIT_CODE, runOnHost } from './host.js';
 import { cacheDir, cachedTestbed, prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
 import { TIMING_ENV, resolveTiming, timingPlan } from './timing.js';
-import { TESTBED_PAIR_IPS, acceleration, runInTestbed, runInTestbedPair } from './vm.js';
+import { COMMAND_HELP, USAGE } from './usage.js';
+import { packageVersion } from './version.js';
+import { acceleration, runInTestbed, runInTestbedPair } from './vm.js';
 
-const USAGE = `usage:
-  rdmajs-testbed run [--memory MiB] [--cpus N] [--timeout s] [--timing mode] [--quiet] -- <command...>
-      run the command in a SoftRoCE VM (rxe0 at 10.9.0.1), in this directory;
-      exits with the command's exit code
-      --timing threaded        (default; \$${TIMING_ENV}) multi-threaded emulation, 2 vCPUs:
-                               fast, but figures follow host load
-      --timing deterministic   qemu icount, 1 vCPU: guest ns = guest instructions, so
-                               performance figures repeat whatever the host does
-  rdmajs-testbed auto [same options] -- <command...>
-      run on this host's RDMA device if it has an active one (--timing does
-      not apply there), else as 'run'
-  rdmajs-testbed pair [same options] -- <command for A...> --- <command for B...>
-      two VMs joined by a virtual link, A at ${TESTBED_PAIR_IPS.a} and B at ${TESTBED_PAIR_IPS.b}
-      (rxe0 on each); runs one command in each, concurrently, output prefixed
-      [a] / [b]; exits with A's exit code if it failed, else with B's
-  rdmajs-testbed prepare    download the kernel and build the initramfs (cached)
-  rdmajs-testbed doctor     check qemu, packages, cache and devices
-`;
 
-async function runVm(argv: string[]): Promise<number> {
-  const opts = parseRunArgs(argv);
+async function runVm(opts: CliFlags & { command: string[] }): Promise<number> {
   const result = await runInTestbed({ ...opts, onOutput: (s) => process.stdout.write(s) });
   return result.exitCode;
 }
 
-async function runPair(argv: string[]): Promise<number> {
-  const { a, b, ...opts } = parsePairArgs(argv);
+async function runPair(opts: CliFlags & { a: string[]; b: string[] }): Promise<number> {
+  const { a, b, ...flags } = opts;
   const result = await runInTestbedPair({
-    ...opts,
+    ...flags,
     a: { command: a },
     b: { command: b },
     onOutput: (host, s) => process.stdout.write(prefixLines(`[${host}] `, s)),
   });
-  if (!opts.quiet) {
+  if (!flags.quiet) {
     for (const host of ['a', 'b'] as const) {
       const r = result[host];
       process.stderr.write(`[rdmajs-testbed] ${host}: exit ${r.exitCode}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${(r.totalMs / 1000).toFixed(1)} s\n`);
     }
   }
   return pairExitCode(result.a.exitCode, result.b.exitCode);
-}
-
-function runHost(command: string[]): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
-    child.on('error', (err) => {
-      process.stderr.write(`rdmajs-testbed: ${err.message}\n`);
-      resolve(127);
-    });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
 }
 
 function doctor(): number {
@@ -109,48 +77,69 @@ function doctor(): number {
   return essential ? 0 : 1;
 }
 
+/** Prints `text` and exits 0: the answer to `-h`/`--help`. */
+function help(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case 'run':
-      return runVm(rest);
-    case 'pair':
-      return runPair(rest);
+    case 'run': {
+      const opts = parseRunArgs(rest);
+      return opts.help ? help(COMMAND_HELP.run) : runVm(opts);
+    }
+    case 'pair': {
+      const opts = parsePairArgs(rest);
+      return opts.help ? help(COMMAND_HELP.pair) : runPair(opts);
+    }
     case 'auto': {
       const opts = parseRunArgs(rest);
+      if (opts.help) return help(COMMAND_HELP.auto);
       const host = activeRdmaDevices();
-      if (host.length > 0) {
+      if (host.length === 0) return runVm(opts);
+      if (!opts.quiet) {
         process.stderr.write(`[rdmajs-testbed] using this host's RDMA device(s): ${host.join(', ')}\n`);
         if (resolveTiming(opts.timing) === 'deterministic') {
           process.stderr.write('[rdmajs-testbed] timing: native hardware; deterministic timing applies only to the VM\n');
         }
-        return runHost(opts.command);
       }
-      return runVm(rest);
+      return runOnHost(opts.command, { timeoutMs: opts.timeoutMs, log: (line) => process.stderr.write(`[rdmajs-testbed] ${line}\n`) });
     }
     case 'prepare': {
+      if (parseNoArgs(cmd, rest).help) return help(COMMAND_HELP.prepare);
       const tb = await prepare();
       console.log(`testbed ready: kernel ${tb.kernelVersion} in ${tb.root}`);
       return 0;
     }
     case 'doctor':
-      return doctor();
-    case undefined:
+      return parseNoArgs(cmd, rest).help ? help(COMMAND_HELP.doctor) : doctor();
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(USAGE);
-      return cmd === undefined ? 1 : 0;
+      return help(USAGE);
+    case '-V':
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    case undefined:
+      throw new UsageError('no command given: run, auto, pair, prepare or doctor');
     default:
-      process.stderr.write(`rdmajs-testbed: unknown command '${cmd}'\n${USAGE}`);
-      return 2;
+      throw new UsageError(cmd.startsWith('-') ? `unknown option ${cmd}` : `unknown command '${cmd}'`);
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
+    if (err instanceof UsageError) {
+      const [cmd] = process.argv.slice(2);
+      const where = cmd !== undefined && Object.hasOwn(COMMAND_HELP, cmd) ? `rdmajs-testbed ${cmd}` : 'rdmajs-testbed';
+      process.stderr.write(`rdmajs-testbed: ${err.message}\n(${where} --help shows the usage)\n`);
+      process.exit(USAGE_EXIT_CODE);
+    }
     process.stderr.write(`rdmajs-testbed: ${err.message}\n`);
-    process.exit(125);
+    process.exit(TESTBED_FAILED_EXIT_CODE);
   },
 );
