@@ -22,6 +22,8 @@ const expectations: Record<string, RegExp> = {
 const notRun: Record<string, string> = {
   'npm run demo': 'the set-up this suite runs after; `npx rdmajs-testbed auto -- npx rdmajs-demo` runs the demo itself',
   'npm test': 'this suite',
+  'npm pack -w @rdmajs/native -w @rdmajs/verbs -w @rdmajs/sdp -w @rdmajs/mp -w @rdmajs/testbed --pack-destination /tmp/rdmajs-packs':
+    'test/pair/consumer.test.ts packs the same workspaces (and installs and runs them)',
 };
 
 /** The commands of the README's ```sh blocks, trailing `# comments` removed. */
