@@ -27,7 +27,7 @@ node packages/testbed/dist/cli.js auto --timeout 2400 -- node_modules/.bin/vites
   tee "$log_dir/device.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-echo "== VM tests (two testbed VMs for rdma_cm across hosts; 64 client processes in one VM; deterministic timing; rdmajs-run --testbed and --testbed-pair)"
+echo "== VM tests (two testbed VMs for rdma_cm across hosts; 64 client processes in one VM; deterministic timing; rdmajs-run --testbed and --testbed-pair; the packed packages in a scratch project; the README's commands)"
 # On the host: each test boots its own VMs (qemu), even where the host has RDMA.
 node_modules/.bin/vitest run --project pair 2>&1 | tee "$log_dir/pair.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
