@@ -10,6 +10,17 @@
 import { CompletionBatch, listDevices, type CompletionQueue, type MemoryRegion } from '@rdmajs/verbs';
 
 import { loopback } from './loopback.js';
+import { packageVersion } from './version.js';
+
+const USAGE = `usage: rdmajs-demo
+Lists the RDMA devices, then on the first active one (or $RDMAJS_DEVICE) runs
+an RC SEND/RECV ping-pong and a stream of RDMA WRITEs and prints what they
+measured. No device here? npx rdmajs-testbed auto -- npx rdmajs-demo
+  -h, --help      this help
+  -V, --version   print the version
+environment: RDMAJS_DEVICE=<name> the device to use; RDMAJS_DEBUG=verbs debug lines
+exit codes: 0 done, 1 no RDMA device or a failure, 2 usage error
+`;
 
 function waitOne(cq: CompletionQueue, batch: CompletionBatch): void {
   while (cq.pollInto(batch) === 0);
@@ -111,4 +122,16 @@ function main(): void {
   console.log(`RDMA WRITE bandwidth, 64 KiB messages, depth 32: ${bw.mibPerSec.toFixed(1)} MiB/s (${bw.gbps.toFixed(3)} Gb/s)`);
 }
 
-main();
+/** The command line: no arguments but -h/--help and -V/--version. */
+function cli(argv: string[]): void {
+  const [arg] = argv;
+  if (arg === undefined) return main();
+  if (arg === '-h' || arg === '--help') process.stdout.write(USAGE);
+  else if (arg === '-V' || arg === '--version') process.stdout.write(`${packageVersion()}\n`);
+  else {
+    process.stderr.write(`rdmajs-demo: ${arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument '${arg}'`}\n(rdmajs-demo --help shows the usage)\n`);
+    process.exitCode = 2;
+  }
+}
+
+cli(process.argv.slice(2));

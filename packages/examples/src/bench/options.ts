@@ -87,6 +87,8 @@ export interface Options extends RunParams {
 
 export const USAGE = `usage: rdmajs-bench <test> [options]            server
        rdmajs-bench <test> <server-address> [options] client
+       rdmajs-bench sdp [<server-address>] [options]  stream sockets over @rdmajs/sdp or net
+                                                      ('rdmajs-bench sdp --help' for its options)
 tests: ${TESTS.join(', ')}
   -s, --size <bytes>        message size (default 65536 for bandwidth, 2 for latency; atomics are 8)
   -a, --all                 all sizes 2 .. 2^23 (doubling)
@@ -109,12 +111,24 @@ tests: ${TESTS.join(', ')}
       --connect-timeout <s> how long the client retries to reach the server (default 60)
       --profile [<µs>]      profile the client's measured phases (V8 sampling every <µs>,
                             default 1000) and print the top frames by self time
-  -h, --help
+  -h, --help                this help
+  -V, --version             print the version
 The client's run parameters (size, iterations, depths, ...) govern both sides;
-the server only needs the test name and its local flags (-d -i -x -p -e --json).`;
+the server only needs the test name and its local flags (-d -i -x -p -e --json).
+environment:
+  RDMAJS_DEVICE=<name>      default device (-d)
+  RDMAJS_DEBUG=verbs,sdp    debug lines of those channels on stderr
+exit codes: 0 done, 1 failed (peer unreachable, a completion error, a stall while
+busy-polling), 2 usage error, 3 stalled (with -e, or the server).`;
 
-/** A command-line mistake: print it with the usage and exit 2. */
-export class UsageError extends Error {}
+/** A command-line mistake: the CLI prints it with a hint to --help and exits 2. */
+export class UsageError extends Error {
+  /** Never throws. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
 
 const FLAG_ALIASES: Record<string, string> = {
   '-s': 'size',
@@ -155,8 +169,10 @@ const FLAG_ALIASES: Record<string, string> = {
   '--profile': 'profile',
   '-h': 'help',
   '--help': 'help',
+  '-V': 'version',
+  '--version': 'version',
 };
-const BOOLEAN_FLAGS = new Set(['all', 'events', 'json', 'help']);
+const BOOLEAN_FLAGS = new Set(['all', 'events', 'json', 'help', 'version']);
 
 /** Largest size of `-a`, as perftest's. */
 export const MAX_SIZE = 1 << 23;
@@ -165,12 +181,20 @@ const CQ_MOD_SIZE_LIMIT = 8192;
 /** perftest's DEF_CQ_MOD. */
 const DEFAULT_CQ_MOD = 100;
 
-/** Parses the command line (without `node script`). Throws {@link UsageError}. */
-export function parseArgs(argv: readonly string[]): Options | 'help' {
+/**
+ * Parses the command line (without `node script`). Options and the two
+ * positional arguments mix freely, as in perftest; after `--` all are positional.
+ * @throws UsageError
+ */
+export function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
   const positional: string[] = [];
   const given = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
     if (!arg.startsWith('-') || arg === '-') {
       positional.push(arg);
       continue;
@@ -197,6 +221,7 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     }
   }
   if (given.has('help')) return 'help';
+  if (given.has('version')) return 'version';
 
   const [testArg, host, ...extra] = positional;
   if (testArg === undefined) throw new UsageError('no test given');

@@ -17,6 +17,8 @@ import type { Duplex } from 'node:stream';
 
 import * as sdp from '@rdmajs/sdp';
 
+import { UsageError } from './options.js';
+
 export const SDP_USAGE = `usage: rdmajs-bench sdp [host] [options]
   (no host)            serve (one client at a time, until killed)
   --transport T        sdp (default) or net
@@ -27,7 +29,10 @@ export const SDP_USAGE = `usage: rdmajs-bench sdp [host] [options]
   --busy US            busy-poll the CQ up to US microseconds before sleeping (sdp)
   --ring N             SDP receive ring bytes (default 1 MiB)
   --zero-copy N        SDP zero-copy threshold in bytes, 0 = always copy (default 256 KiB)
-  --json               print the result as JSON`;
+  --json               print the result as JSON
+  -h, --help           this help
+environment: RDMAJS_DEVICE (the device), RDMAJS_DEBUG=sdp,cm (debug lines on stderr)
+exit codes: 0 done, 1 failed, 2 usage error`;
 
 export interface SdpBenchOptions {
   host?: string;
@@ -42,11 +47,15 @@ export interface SdpBenchOptions {
   json: boolean;
 }
 
-export function parseSdpArgs(argv: string[]): SdpBenchOptions | 'help' {
+/**
+ * Parses `rdmajs-bench sdp`'s arguments (after `sdp`).
+ * @throws UsageError for an unknown option, a missing or bad value, a second host.
+ */
+export function parseSdpArgs(argv: readonly string[]): SdpBenchOptions | 'help' {
   const o: SdpBenchOptions = { transport: 'sdp', port: 18600, size: 64, count: 1000, stream: false, busyPollUs: 0, json: false };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}`);
+    if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} needs an integer >= ${min}${v === undefined ? '' : `, got '${v}'`}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -57,7 +66,7 @@ export function parseSdpArgs(argv: string[]): SdpBenchOptions | 'help' {
         return 'help';
       case '--transport': {
         const t = argv[++i];
-        if (t !== 'sdp' && t !== 'net') throw new Error('--transport is sdp or net');
+        if (t !== 'sdp' && t !== 'net') throw new UsageError(`--transport needs sdp or net${t === undefined ? '' : `, got '${t}'`}`);
         o.transport = t;
         break;
       }
@@ -89,7 +98,8 @@ export function parseSdpArgs(argv: string[]): SdpBenchOptions | 'help' {
         o.json = true;
         break;
       default:
-        if (a.startsWith('-') || o.host !== undefined) throw new Error(`unknown argument ${a}`);
+        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+        if (o.host !== undefined) throw new UsageError(`unexpected argument '${a}' (the server address is '${o.host}')`);
         o.host = a;
     }
   }
