@@ -17,11 +17,14 @@ import { openDevice, type Context } from '@rdmajs/verbs';
 
 import { deriveRoot } from './bootstrap/derive-root.js';
 import { launchEnv } from './bootstrap/env.js';
-import { RENDEZVOUS_TIMEOUT_MS, openRendezvous, type Rendezvous } from './bootstrap/rendezvous.js';
+import { RENDEZVOUS_TIMEOUT_MS, formatHostPort, openRendezvous, type Rendezvous } from './bootstrap/rendezvous.js';
 import { Communicator } from './comm.js';
+import { debuglog } from './debug.js';
 import { Engine } from './engine.js';
 import { MpError } from './errors.js';
 import { VerbsTransport, type TransportOptions } from './transport/transport.js';
+
+const debug = debuglog('mp');
 
 /** Options of {@link init}. */
 export interface InitOptions extends TransportOptions {
@@ -53,6 +56,7 @@ export async function init(options: InitOptions = {}): Promise<Communicator> {
         'set RDMAJS_MP_ROOT=host:port (with mpirun: -x RDMAJS_MP_ROOT=<rank 0 host>:<port>)',
     );
   }
+  debug(`rank ${launch.rank} of ${launch.size} (${launch.launcher}), rendezvous ${root === undefined ? 'none' : formatHostPort(root)}`);
   const ctx: Context = openDevice(options.device);
   let transport: VerbsTransport | undefined;
   let session: Rendezvous | undefined;
@@ -70,10 +74,13 @@ export async function init(options: InitOptions = {}): Promise<Communicator> {
       listenHost: launch.rank === 0 && root !== undefined ? listenHostFor(root.host) : undefined,
     });
     session = opened;
+    debug(`rendezvous open; exchanging endpoints on ${ctx.name}`);
     const table = await opened.allgather(transport.localEndpoint());
     transport.start(table);
+    debug(`endpoints of ${table.length} ranks in: wired up`);
     const world = new WorldState(transport, opened);
     opened.onDeparture((rank, clean, detail) => {
+      debug(`rank ${rank} left${clean ? '' : ` uncleanly: ${detail}`}`);
       if (!clean) engine.failAll(new MpError({ code: 'EPEERDEAD', peer: rank }, `${detail}: the job lost a rank`));
     });
     const group = Array.from({ length: launch.size }, (_, r) => r);

@@ -8,11 +8,14 @@ import { EventEmitter } from 'node:events';
 
 import { cm } from '@rdmajs/verbs';
 
+import { debuglog } from './debug.js';
 import { acquireDevice } from './device.js';
 import { fromCmError } from './errors.js';
 import { Link, LocalSide, checkLinkOptions } from './link.js';
 import { HelloError, decodeHello, encodeHello } from './protocol.js';
 import { SdpSocket, type AddressInfo, type SocketOptions } from './socket.js';
+
+const debug = debuglog('sdp');
 
 /** Options of {@link createServer} (as `net.ServerOpts`); applied to every accepted socket. */
 export interface ServerOptions extends SocketOptions {
@@ -171,10 +174,12 @@ export class Server extends EventEmitter<ServerEvents> {
     try {
       peer = decodeHello(req.remotePrivateData);
     } catch (err) {
+      debug(`refusing a connection: ${(err as HelloError).message}`);
       req.reject(Buffer.from(`SDP: ${(err as HelloError).message}`.slice(0, 140)));
       return;
     }
     if (this.maxConnections !== undefined && this.#sockets.size >= this.maxConnections) {
+      debug(`refusing a connection: maxConnections (${this.maxConnections}) reached`);
       req.reject(Buffer.from('SDP: too many connections'));
       return;
     }
@@ -196,6 +201,7 @@ export class Server extends EventEmitter<ServerEvents> {
       const link = new Link(l, conn, peer, socket._hooks());
       const addr = (a: cm.CmAddress | null) => (a ? { address: a.address, family: a.family, port: a.port } : undefined);
       socket._attach(link, addr(conn.localAddress), addr(conn.remoteAddress));
+      debug(`accepted ${socket.remoteAddress}:${socket.remotePort}: peer ring ${peer.ringSize} B`);
       if (o.noDelay) socket.setNoDelay(true);
       if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
       this.#sockets.add(socket);

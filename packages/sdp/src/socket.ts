@@ -8,10 +8,13 @@ import { Duplex } from 'node:stream';
 
 import { cm } from '@rdmajs/verbs';
 
+import { debuglog } from './debug.js';
 import { acquireDevice } from './device.js';
 import { fromCmError, sdpError } from './errors.js';
 import { Link, LocalSide, checkLinkOptions, type LinkOptions } from './link.js';
 import { HelloError, decodeHello, encodeHello, type Hello } from './protocol.js';
+
+const debug = debuglog('sdp');
 
 /** Options of {@link SdpSocket} itself (as `net.SocketConstructorOpts`). */
 export interface SocketOptions extends LinkOptions {
@@ -279,6 +282,7 @@ export class SdpSocket extends Duplex {
     }
     // As TCP: data we will never read resets the peer, else it gets a FIN.
     const abort = this.#reset || link.unread > 0 || this.readableLength > 0;
+    if (debug.enabled) debug(`closing ${this.remoteAddress}:${this.remotePort} with ${abort ? 'a reset' : 'a FIN'}${err ? ` (${err.message})` : ''}`);
     link.close(abort).then(done, done);
   }
 
@@ -362,11 +366,13 @@ export class SdpSocket extends Duplex {
       }
       const link = new Link(l, conn, peer, this._hooks());
       this._attach(link, toAddressInfo(conn.localAddress), toAddressInfo(conn.remoteAddress));
+      debug(`connected to ${where}: peer ring ${peer.ringSize} B`);
       this.emit('connect');
       this.emit('ready');
     } catch (err) {
       local?.close();
       if (aborted) return;
+      debug(`connect to ${where} failed: ${(err as Error).message}`);
       this.connecting = false;
       this.destroy(fromCmError(err, 'connect', where));
     } finally {

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { prepare, type Testbed } from './cache.js';
+import { debuglog } from './debug.js';
 import { resolveTiming, timingPlan, type Timing, type TimingPlan } from './timing.js';
 
 /** Address of `dum0`, the interface rxe0 sits on inside the single VM. */
@@ -97,6 +98,8 @@ export interface PairOptions extends VmOptions {
 
 /** What {@link runInTestbedPair} returns: each host's result. */
 export type PairResult = Record<PairHost, RunResult>;
+
+const debug = debuglog('testbed');
 
 const BEGIN = '@@RDMAJS_BEGIN@@';
 // Printed by a pair VM once its rxe0 is up, before it waits for the peer.
@@ -369,6 +372,7 @@ function startVm(spec: VmSpec): Vm {
   const started = Date.now();
   log(`booting ${tb.kernelVersion} (${kvm ? 'kvm' : 'tcg emulation'}, ${plan.cpus} vCPU${plan.cpus > 1 ? 's' : ''}) for: ${spec.what}`);
   log(`timing ${plan.meaning}`);
+  if (debug.enabled) debug(`qemu-system-x86_64 ${args.map((a) => (/^[\w,.:=/@+-]+$/.test(a) ? a : shQuote(a))).join(' ')}`);
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe', ...(spec.fd3 ? [spec.fd3] : [])] });
   const [stdout, stderr] = [qemu.stdout!, qemu.stderr!];
 
@@ -422,6 +426,7 @@ function startVm(spec: VmSpec): Vm {
       } else if (line.includes(RXE_UP)) {
         log(`${TESTBED_DEVICE} up in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the peer`);
       } else {
+        debug(`boot: ${line}`);
         bootLog += line + '\n';
       }
       return;
@@ -449,6 +454,7 @@ function startVm(spec: VmSpec): Vm {
       if (buffered) onLine(buffered);
       finish();
       const totalMs = Date.now() - started;
+      debug(`qemu exited (${code}) after ${totalMs} ms; command exit ${exitCode ?? 'none'}${killed ? ', killed' : ''}`);
       if (exitCode === undefined) {
         const why = `the VM stopped (qemu exit ${code}) before the command finished`;
         log(`${why}\n--- qemu stderr ---\n${qemuErr}\n--- console ---\n${bootLog.slice(-4000)}`);

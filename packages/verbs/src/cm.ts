@@ -29,6 +29,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 import { QP_STATE } from './constants.js';
+import { debuglog } from './debug.js';
 import { RdmaError, rdmaError } from './errors.js';
 import { native, type NativeCmEvent, type NativeCmEventChannel, type NativeCmId } from './native.js';
 import type { AddressHandle } from './ah.js';
@@ -126,6 +127,8 @@ const ETIMEDOUT = 110;
 const SIDR_UNSUPPORTED = 1;
 const SIDR_REJECT = 2;
 
+const debug = debuglog('cm');
+
 // One event channel per process; ids route events to their owners.
 let channel: NativeCmEventChannel | undefined;
 const owners = new WeakMap<NativeCmId, EventSink>();
@@ -139,6 +142,7 @@ function getChannel(): NativeCmEventChannel {
   if (!channel || channel.closed) {
     channel = new native.CmEventChannel();
     channel.setHandler((id, event) => {
+      if (debug.enabled) debug(`${event.type}${event.status ? ` (status ${event.status})` : ''}${owners.has(id) || event.type === 'CONNECT_REQUEST' ? '' : ' for an id nobody owns'}`);
       if (event.type !== 'CONNECT_REQUEST') {
         owners.get(id)?.onEvent(event, id);
         return;

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 
 import { assertOpen, int, obj, optInt } from './check.js';
 import { CompletionChannel, CompletionQueue, abortClosedWaiters } from './cq.js';
+import { debuglog } from './debug.js';
 import { rdmaError } from './errors.js';
 import { refEvents, watchEvents, type AsyncEvent, type ContextEventMap } from './events.js';
 import { formatGid } from './gid.js';
@@ -98,6 +99,8 @@ export interface GidEntry {
   ip: string | null;
 }
 
+const debug = debuglog('verbs');
+
 /** Lists the RDMA devices of this host; empty when there is none (or no kernel support). */
 export function listDevices(): DeviceInfo[] {
   return native.Context.listDevices() as unknown as DeviceInfo[];
@@ -110,7 +113,10 @@ export function listDevices(): DeviceInfo[] {
 export function openDevice(name?: string): Context {
   if (name !== undefined && typeof name !== 'string') throw new TypeError('openDevice: name must be a string');
   const wanted = name ?? process.env.RDMAJS_DEVICE;
-  if (wanted) return new Context(new native.Context(wanted));
+  if (wanted) {
+    debug(`opening ${wanted}${name === undefined ? ' (RDMAJS_DEVICE)' : ''}`);
+    return new Context(new native.Context(wanted));
+  }
   const devices = listDevices();
   if (devices.length === 0) {
     throw rdmaError('ibv_get_device_list', 'ENODEV', 'no RDMA device on this host (try `npx rdmajs-testbed auto -- <cmd>`)');
@@ -118,7 +124,13 @@ export function openDevice(name?: string): Context {
   for (const d of devices) {
     const ctx = new Context(new native.Context(d.name));
     const ports = ctx.queryDevice().physPortCnt;
-    for (let p = 1; p <= ports; p++) if (ctx.queryPort(p).state === 'ACTIVE') return ctx;
+    for (let p = 1; p <= ports; p++) {
+      if (ctx.queryPort(p).state === 'ACTIVE') {
+        debug(`opened ${d.name}: the first device with an ACTIVE port (${p})`);
+        return ctx;
+      }
+    }
+    debug(`skipping ${d.name}: no ACTIVE port`);
     ctx.close();
   }
   throw rdmaError('ibv_open_device', 'ENODEV', `no device has an ACTIVE port (${devices.map((d) => d.name).join(', ')})`);

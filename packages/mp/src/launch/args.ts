@@ -35,6 +35,12 @@ this host.
   -h, --help        print this help
   -V, --version     print the version
 
+Environment: the ranks inherit the launcher's (in the VMs, less RDMAJS_MP_*,
+RDMAJS_TESTBED* and RDMAJS_DEVICE, which the testbed sets itself).
+  RDMAJS_TESTBED_IP   default --root host (set by the testbed in its VMs)
+  RDMAJS_DEVICE       the RDMA device the ranks open (default: first active)
+  RDMAJS_DEBUG=mp     each rank's wire-up steps on stderr (see docs/configuration.md)
+
 Output lines are prefixed "[rank] ". SIGINT, SIGTERM and SIGHUP are forwarded
 to every rank (a second one kills them); in the testbed they stop the VMs.
 When a rank fails, the others get SIGTERM, then SIGKILL 5 s later (in a

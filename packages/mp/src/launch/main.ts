@@ -59,7 +59,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout(USAGE);
       return 0;
     case 'version':
-      io.stdout(`rdmajs-run ${io.version}\n`);
+      io.stdout(`${io.version}\n`);
       return 0;
     case 'run':
       return invocation.args.placement === 'local' ? run(invocation.args, io) : runInVms(invocation.args, io);

@@ -40,7 +40,7 @@ describe('runCli', () => {
     expect(h.out()).toBe(USAGE);
     const v = io();
     expect(await runCli(['-V'], v.cli)).toBe(0);
-    expect(v.out()).toBe('rdmajs-run 9.9.9\n');
+    expect(v.out()).toBe('9.9.9\n');
   });
 
   it('a usage error: exit 2, the reason and a pointer to --help on stderr, nothing started', async () => {
@@ -132,7 +132,7 @@ describe('the rdmajs-run executable', () => {
     const version = (JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
     const v = start(['--version']);
     expect(await v.exit).toBe(0);
-    expect(v.out()).toBe(`rdmajs-run ${version}\n`);
+    expect(v.out()).toBe(`${version}\n`);
     const u = start(['-n', '2']);
     expect(await u.exit).toBe(2);
     expect(u.err()).toMatch(/no command to run/);
