@@ -19,7 +19,7 @@ import { deriveRoot } from './bootstrap/derive-root.js';
 import { launchEnv } from './bootstrap/env.js';
 import { RENDEZVOUS_TIMEOUT_MS, formatHostPort, openRendezvous, type Rendezvous } from './bootstrap/rendezvous.js';
 import { Communicator } from './comm.js';
-import { debuglog } from './debug.js';
+import { debuglog } from '@rdmajs/verbs/debug';
 import { Engine } from './engine.js';
 import { MpError } from './errors.js';
 import { VerbsTransport, type TransportOptions } from './transport/transport.js';

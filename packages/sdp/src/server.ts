@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 
 import { cm } from '@rdmajs/verbs';
 
-import { debuglog } from './debug.js';
+import { debuglog } from '@rdmajs/verbs/debug';
 import { acquireDevice } from './device.js';
 import { fromCmError } from './errors.js';
 import { Link, LocalSide, checkLinkOptions } from './link.js';

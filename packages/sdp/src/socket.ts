@@ -8,7 +8,7 @@ import { Duplex } from 'node:stream';
 
 import { cm } from '@rdmajs/verbs';
 
-import { debuglog } from './debug.js';
+import { debuglog } from '@rdmajs/verbs/debug';
 import { acquireDevice } from './device.js';
 import { fromCmError, sdpError } from './errors.js';
 import { Link, LocalSide, checkLinkOptions, type LinkOptions } from './link.js';

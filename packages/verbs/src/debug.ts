@@ -4,6 +4,8 @@
  * Node's own modules. Channels across the project: verbs, cm, sdp, mp,
  * testbed (see docs/configuration.md). Read once per channel, at load;
  * callers log only at set-up and state changes, never per operation.
+ * @rdmajs/sdp and @rdmajs/mp use this one (`@rdmajs/verbs/debug`);
+ * @rdmajs/testbed, which depends on no other package, keeps a copy.
  * @module
  */
 
