@@ -4,7 +4,6 @@
       "target_name": "rdmajs",
       "sources": [
         "src/addon.cc",
-        "src/common.cc",
         "src/context.cc",
         "src/async_events.cc",
         "src/protection_domain.cc",
@@ -18,7 +17,12 @@
         "src/cm_event_channel.cc",
         "src/cm_id.cc",
         "src/descriptors.cc",
-        "src/work_tracker.cc"
+        "src/work_tracker.cc",
+        "src/util/args.cc",
+        "src/util/errors.cc",
+        "src/util/fd_watcher.cc",
+        "src/util/gid.cc",
+        "src/util/resource.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -3,7 +3,6 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
-#include "common.h"
 #include "completion_channel.h"
 #include "completion_queue.h"
 #include "context.h"
@@ -74,6 +73,14 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+// Exports wrapper class T and keeps its constructor for instanceof checks.
+template <typename T>
+void Register(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = T::Init(env);
+  GetData(env)->ctors[static_cast<int>(T::kKind)] = Napi::Persistent(ctor);
+  exports.Set(KindName(T::kKind), ctor);
+}
+
 // setErrorClass(RdmaError): errors thrown natively are built with it.
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Args args(info, "setErrorClass");
@@ -108,21 +115,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     throw Napi::Error::New(env, "rdmajs: cannot register the environment cleanup hook");
   }
 
-  auto add = [&](const char* name, Napi::Function ctor, Napi::FunctionReference& ref) {
-    ref = Napi::Persistent(ctor);
-    exports.Set(name, ctor);
-  };
-  add("Context", Context::Init(env), data->contextCtor);
-  add("ProtectionDomain", ProtectionDomain::Init(env), data->pdCtor);
-  add("MemoryRegion", MemoryRegion::Init(env), data->mrCtor);
-  add("CompletionChannel", CompletionChannel::Init(env), data->channelCtor);
-  add("CompletionQueue", CompletionQueue::Init(env), data->cqCtor);
-  add("QueuePair", QueuePair::Init(env), data->qpCtor);
-  add("SharedReceiveQueue", SharedReceiveQueue::Init(env), data->srqCtor);
-  add("AddressHandle", AddressHandle::Init(env), data->ahCtor);
-  add("MemoryWindow", MemoryWindow::Init(env), data->mwCtor);
-  add("CmEventChannel", CmEventChannel::Init(env), data->cmChannelCtor);
-  add("CmId", CmId::Init(env), data->cmIdCtor);
+  Register<Context>(env, exports);
+  Register<ProtectionDomain>(env, exports);
+  Register<MemoryRegion>(env, exports);
+  Register<CompletionChannel>(env, exports);
+  Register<CompletionQueue>(env, exports);
+  Register<QueuePair>(env, exports);
+  Register<SharedReceiveQueue>(env, exports);
+  Register<AddressHandle>(env, exports);
+  Register<MemoryWindow>(env, exports);
+  Register<CmEventChannel>(env, exports);
+  Register<CmId>(env, exports);
   exports.Set("constants", Constants(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("forkInit", Napi::Function::New(env, ForkInit, "forkInit"));

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "protection_domain.h"
+#include "util/gid.h"
 
 namespace rdmajs {
 
@@ -44,19 +45,15 @@ Napi::Object AhAttrToObject(Napi::Env env, const ibv_ah_attr& a) {
 }
 
 Napi::Function AddressHandle::Init(Napi::Env env) {
-  return DefineClass(env, "AddressHandle",
-                     {
-                         InstanceAccessor<&AddressHandle::GetClosed>("closed"),
-                         InstanceAccessor<&AddressHandle::GetId>("id"),
-                         InstanceMethod<&AddressHandle::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&AddressHandle::GetId>("id"),
+  });
 }
 
 // new AddressHandle(pd, ahAttr)
-AddressHandle::AddressHandle(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<AddressHandle>(info), Resource(Kind::AddressHandle, kTypeName) {
+AddressHandle::AddressHandle(const Napi::CallbackInfo& info) : Wrapped(info) {
   Args args(info, "ibv_create_ah");
-  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", GetData(info.Env())->pdCtor);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd");
   ibv_ah_attr attr{};
   ReadAhAttr(args, args.Object(1, "attributes"), "ibv_create_ah", &attr);
   ah_ = ibv_create_ah(pd_->Handle(), &attr);
@@ -75,13 +72,6 @@ int AddressHandle::Release() {
   return err;
 }
 
-Napi::Value AddressHandle::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 Napi::Value AddressHandle::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
-
-Napi::Value AddressHandle::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_ah", err);
-  return info.Env().Undefined();
-}
 
 }  // namespace rdmajs

@@ -3,15 +3,15 @@
 
 #include <infiniband/verbs.h>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
 class ProtectionDomain;
 
-class AddressHandle : public Napi::ObjectWrap<AddressHandle>, public Resource {
+class AddressHandle : public Wrapped<AddressHandle> {
  public:
-  static constexpr const char* kTypeName = "AddressHandle";
+  static constexpr Kind kKind = Kind::AddressHandle;
   static Napi::Function Init(Napi::Env env);
 
   explicit AddressHandle(const Napi::CallbackInfo& info);
@@ -23,9 +23,7 @@ class AddressHandle : public Napi::ObjectWrap<AddressHandle>, public Resource {
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetId(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_ah* ah_ = nullptr;
   ProtectionDomain* pd_ = nullptr;

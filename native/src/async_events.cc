@@ -1,7 +1,5 @@
 #include "async_events.h"
 
-#include <fcntl.h>
-
 #include <cerrno>
 
 #include "context.h"
@@ -72,28 +70,7 @@ constexpr uint32_t kNone = UINT32_MAX;
 }  // namespace
 
 AsyncEvents::AsyncEvents(Napi::Env env, ibv_context* ctx, Context* owner) : env_(env), ctx_(ctx), owner_(owner) {
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env_, &loop) != napi_ok) throw Napi::Error::New(env_, "no libuv loop");
-  // Non-blocking so Drain() can read until EAGAIN instead of blocking the loop.
-  int flags = fcntl(ctx_->async_fd, F_GETFL);
-  if (flags < 0 || fcntl(ctx_->async_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    ThrowRdmaError(env_, "fcntl", errno, "making the async event fd non-blocking");
-  }
-  poll_ = new uv_poll_t;
-  int err = uv_poll_init(loop, poll_, ctx_->async_fd);
-  if (err != 0) {
-    delete poll_;  // never initialised: nothing for libuv to close
-    poll_ = nullptr;
-    ThrowRdmaError(env_, "uv_poll_init", -err);
-  }
-  poll_->data = this;
-  // Unref'd: watching device events alone never keeps the process alive.
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  err = uv_poll_start(poll_, UV_READABLE, OnReadable);
-  if (err != 0) {
-    Stop();
-    ThrowRdmaError(env_, "uv_poll_start", -err);
-  }
+  watcher_.Start(env_, ctx_->async_fd, "the async event fd", OnReadable, this);
   pending_.reserve(8);
 }
 
@@ -105,29 +82,16 @@ void AsyncEvents::SetHandler(Napi::Function handler) {
   }
 }
 
-void AsyncEvents::SetRef(bool ref) {
-  if (poll_ == nullptr) return;
-  if (ref) {
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  } else {
-    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  }
-}
-
 void AsyncEvents::Stop() {
-  if (poll_ != nullptr) {
-    CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(poll_));
-    poll_ = nullptr;
-  }
+  watcher_.Stop();
   handler_.Reset();
 }
 
-void AsyncEvents::OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<AsyncEvents*>(handle->data);
-  if (self == nullptr || self->poll_ != handle) return;
+void AsyncEvents::OnReadable(void* owner, int status) {
+  auto* self = static_cast<AsyncEvents*>(owner);
   if (status < 0) {
     // The fd is in error (e.g. the device was removed): stop rather than spin.
-    uv_poll_stop(handle);
+    self->watcher_.Pause();
     return;
   }
   self->Drain();
@@ -141,7 +105,7 @@ void AsyncEvents::Drain() {
   for (;;) {
     ibv_async_event ev;
     if (ibv_get_async_event(ctx_, &ev) != 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) uv_poll_stop(poll_);
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) watcher_.Pause();
       break;
     }
     Event e{ev.event_type, kNone, kNone};
@@ -164,7 +128,7 @@ void AsyncEvents::Dispatch() {
     if (recv.IsEmpty()) return;  // the Context object is being collected
     for (const Event& e : pending_) {
       // A handler may close the context (Stop() clears the handler): drop the rest.
-      if (poll_ == nullptr || handler_.IsEmpty()) break;
+      if (!watcher_.Active() || handler_.IsEmpty()) break;
       Napi::Object o = Napi::Object::New(env_);
       o.Set("type", EventName(e.type));
       if (e.qpNum != kNone) o.Set("qpNum", e.qpNum);

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <infiniband/verbs.h>
-#include <uv.h>
 
 #include <vector>
 
-#include "common.h"
+#include "util/fd_watcher.h"
 
 namespace rdmajs {
 
@@ -26,7 +25,7 @@ class AsyncEvents {
   // An empty function clears the handler (events are still read and acked).
   void SetHandler(Napi::Function handler);
   // Whether the watcher keeps the event loop alive.
-  void SetRef(bool ref);
+  void SetRef(bool ref) { watcher_.SetRef(ref); }
   // Closes the watcher (before ibv_close_device); no event is delivered after.
   void Stop();
 
@@ -37,14 +36,14 @@ class AsyncEvents {
     uint32_t port;
   };
 
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* owner, int status);
   void Drain();
   void Dispatch();
 
   Napi::Env env_;
   ibv_context* ctx_;
   Context* owner_;
-  uv_poll_t* poll_ = nullptr;  // freed by CloseUvHandle
+  FdWatcher watcher_;
   Napi::FunctionReference handler_;
   std::vector<Event> pending_;  // reused across wake-ups
 };

@@ -1,7 +1,5 @@
 #include "cm_event_channel.h"
 
-#include <fcntl.h>
-
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -37,45 +35,30 @@ std::string EventName(rdma_cm_event_type t) {
 }  // namespace
 
 Napi::Function CmEventChannel::Init(Napi::Env env) {
-  return DefineClass(env, "CmEventChannel",
-                     {
-                         InstanceAccessor<&CmEventChannel::GetClosed>("closed"),
-                         InstanceMethod<&CmEventChannel::SetHandler>("setHandler"),
-                         InstanceMethod<&CmEventChannel::SetRef>("setRef"),
-                         InstanceMethod<&CmEventChannel::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceMethod<&CmEventChannel::SetHandler>("setHandler"),
+      InstanceMethod<&CmEventChannel::SetRef>("setRef"),
+  });
 }
 
-CmEventChannel::CmEventChannel(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CmEventChannel>(info), Resource(Kind::CmEventChannel, kTypeName), env_(info.Env()) {
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env_, &loop) != napi_ok) throw Napi::Error::New(env_, "no libuv loop");
+CmEventChannel::CmEventChannel(const Napi::CallbackInfo& info) : Wrapped(info), env_(info.Env()) {
   channel_ = rdma_create_event_channel();
   if (channel_ == nullptr) ThrowRdmaError(env_, "rdma_create_event_channel", errno ? errno : ENODEV);
-  int flags = fcntl(channel_->fd, F_GETFL);
-  if (flags < 0 || fcntl(channel_->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    int err = errno;
+  try {
+    watcher_.Start(env_, channel_->fd, "the rdma_cm event channel", OnReadable, this);
+  } catch (...) {
     rdma_destroy_event_channel(channel_);
-    ThrowRdmaError(env_, "fcntl", err, "making the rdma_cm event channel non-blocking");
+    channel_ = nullptr;
+    throw;
   }
-  poll_ = new uv_poll_t;
-  int err = uv_poll_init(loop, poll_, channel_->fd);
-  if (err == 0) err = uv_poll_start(poll_, UV_READABLE, OnReadable);
-  if (err != 0) {
-    delete poll_;
-    rdma_destroy_event_channel(channel_);
-    ThrowRdmaError(env_, "uv_poll_start", -err);
-  }
-  poll_->data = this;
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   GetData(env_)->cmChannels.insert(this);
 }
 
 CmEventChannel::~CmEventChannel() { Close(); }
 
-void CmEventChannel::OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<CmEventChannel*>(handle->data);
-  if (self != nullptr && !self->IsClosed()) self->Drain();
+void CmEventChannel::OnReadable(void* owner, int status) {
+  auto* self = static_cast<CmEventChannel*>(owner);
+  if (!self->IsClosed()) self->Drain();
 }
 
 // Reads and acks every pending event, then hands each to the JS handler as
@@ -102,7 +85,6 @@ void CmEventChannel::Drain() {
   }
   if (events.empty()) return;
 
-  AddonData* data = GetData(env_);
   Napi::HandleScope scope(env_);
   for (CmEvent& e : events) {
     if (IsClosed()) {
@@ -115,7 +97,7 @@ void CmEventChannel::Drain() {
       Napi::Value listener = env_.Undefined();
       if (e.type == RDMA_CM_EVENT_CONNECT_REQUEST) {
         // A new id for the incoming connection: wrap it (it joins this channel).
-        idObj = data->cmIdCtor.New({Value(), Napi::External<rdma_cm_id>::New(env_, e.id)});
+        idObj = CmId::Constructor(env_).New({Value(), Napi::External<rdma_cm_id>::New(env_, e.id)});
         auto* listen = static_cast<CmId*>(e.listenId->context);
         if (listen != nullptr) listener = listen->Value();
       } else {
@@ -147,17 +129,12 @@ void CmEventChannel::Drain() {
 int CmEventChannel::Release() {
   if (channel_ == nullptr) return 0;
   GetData(env_)->cmChannels.erase(this);
-  if (poll_ != nullptr) {
-    CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(poll_));
-    poll_ = nullptr;
-  }
+  watcher_.Stop();
   rdma_destroy_event_channel(channel_);
   channel_ = nullptr;
   handler_.Reset();
   return 0;
 }
-
-Napi::Value CmEventChannel::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 
 Napi::Value CmEventChannel::SetHandler(const Napi::CallbackInfo& info) {
   Args args(info, "CmEventChannel.setHandler");
@@ -169,19 +146,7 @@ Napi::Value CmEventChannel::SetHandler(const Napi::CallbackInfo& info) {
 // setRef(bool): keep the loop alive (a listener or a pending connect does).
 Napi::Value CmEventChannel::SetRef(const Napi::CallbackInfo& info) {
   Args args(info, "CmEventChannel.setRef");
-  bool ref = args.Bool(0, "ref");
-  if (poll_ != nullptr) {
-    if (ref) {
-      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    } else {
-      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value CmEventChannel::CloseJs(const Napi::CallbackInfo& info) {
-  Close();
+  watcher_.SetRef(args.Bool(0, "ref"));
   return info.Env().Undefined();
 }
 

@@ -3,15 +3,15 @@
 #pragma once
 
 #include <rdma/rdma_cma.h>
-#include <uv.h>
 
-#include "common.h"
+#include "util/fd_watcher.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
-class CmEventChannel : public Napi::ObjectWrap<CmEventChannel>, public Resource {
+class CmEventChannel : public Wrapped<CmEventChannel> {
  public:
-  static constexpr const char* kTypeName = "CmEventChannel";
+  static constexpr Kind kKind = Kind::CmEventChannel;
   static Napi::Function Init(Napi::Env env);
 
   explicit CmEventChannel(const Napi::CallbackInfo& info);
@@ -23,17 +23,15 @@ class CmEventChannel : public Napi::ObjectWrap<CmEventChannel>, public Resource 
   int Release() override;
 
  private:
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* owner, int status);
   void Drain();
 
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value SetHandler(const Napi::CallbackInfo& info);
   Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   Napi::Env env_;
   rdma_event_channel* channel_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
+  FdWatcher watcher_;
   Napi::FunctionReference handler_;
 };
 

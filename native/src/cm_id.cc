@@ -81,30 +81,27 @@ void ReadConnParam(const Args& args, size_t i, size_t limit, rdma_conn_param* co
 }  // namespace
 
 Napi::Function CmId::Init(Napi::Env env) {
-  return DefineClass(env, "CmId",
-                     {
-                         InstanceAccessor<&CmId::GetClosed>("closed"),
-                         InstanceAccessor<&CmId::GetDevice>("device"),
-                         InstanceAccessor<&CmId::GetPort>("port"),
-                         InstanceAccessor<&CmId::GetLocalAddress>("localAddress"),
-                         InstanceAccessor<&CmId::GetRemoteAddress>("remoteAddress"),
-                         InstanceMethod<&CmId::BindAddr>("bindAddr"),
-                         InstanceMethod<&CmId::ResolveAddr>("resolveAddr"),
-                         InstanceMethod<&CmId::ResolveRoute>("resolveRoute"),
-                         InstanceMethod<&CmId::Listen>("listen"),
-                         InstanceMethod<&CmId::InitQpAttr>("initQpAttr"),
-                         InstanceMethod<&CmId::Connect>("connect"),
-                         InstanceMethod<&CmId::Accept>("accept"),
-                         InstanceMethod<&CmId::Reject>("reject"),
-                         InstanceMethod<&CmId::Establish>("establish"),
-                         InstanceMethod<&CmId::Disconnect>("disconnect"),
-                         InstanceMethod<&CmId::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&CmId::GetDevice>("device"),
+      InstanceAccessor<&CmId::GetPort>("port"),
+      InstanceAccessor<&CmId::GetLocalAddress>("localAddress"),
+      InstanceAccessor<&CmId::GetRemoteAddress>("remoteAddress"),
+      InstanceMethod<&CmId::BindAddr>("bindAddr"),
+      InstanceMethod<&CmId::ResolveAddr>("resolveAddr"),
+      InstanceMethod<&CmId::ResolveRoute>("resolveRoute"),
+      InstanceMethod<&CmId::Listen>("listen"),
+      InstanceMethod<&CmId::InitQpAttr>("initQpAttr"),
+      InstanceMethod<&CmId::Connect>("connect"),
+      InstanceMethod<&CmId::Accept>("accept"),
+      InstanceMethod<&CmId::Reject>("reject"),
+      InstanceMethod<&CmId::Establish>("establish"),
+      InstanceMethod<&CmId::Disconnect>("disconnect"),
+  });
 }
 
-CmId::CmId(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CmId>(info), Resource(Kind::CmId, kTypeName) {
+CmId::CmId(const Napi::CallbackInfo& info) : Wrapped(info) {
   Args args(info, "rdma_create_id");
-  CmEventChannel* channel = args.Wrapped<CmEventChannel>(0, "channel", GetData(info.Env())->cmChannelCtor);
+  CmEventChannel* channel = args.Wrapped<CmEventChannel>(0, "channel");
   if (args.Length() > 1 && info[1].IsExternal()) {
     id_ = info[1].As<Napi::External<rdma_cm_id>>().Data();  // an incoming connection's id
   } else {
@@ -130,8 +127,6 @@ int CmId::Release() {
   Unref();
   return err;
 }
-
-Napi::Value CmId::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 
 Napi::Value CmId::GetDevice(const Napi::CallbackInfo& info) {
   if (id_ == nullptr || id_->verbs == nullptr) return info.Env().Null();
@@ -290,12 +285,6 @@ Napi::Value CmId::Establish(const Napi::CallbackInfo& info) {
 Napi::Value CmId::Disconnect(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env(), "rdma_disconnect");
   if (rdma_disconnect(id_) != 0) ThrowRdmaError(info.Env(), "rdma_disconnect", errno);
-  return info.Env().Undefined();
-}
-
-Napi::Value CmId::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "rdma_destroy_id", err);
   return info.Env().Undefined();
 }
 

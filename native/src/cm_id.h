@@ -6,15 +6,15 @@
 
 #include <rdma/rdma_cma.h>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
 class CmEventChannel;
 
-class CmId : public Napi::ObjectWrap<CmId>, public Resource {
+class CmId : public Wrapped<CmId> {
  public:
-  static constexpr const char* kTypeName = "CmId";
+  static constexpr Kind kKind = Kind::CmId;
   static Napi::Function Init(Napi::Env env);
 
   // new CmId(channel, portSpace) from JS; new CmId(channel, External<id>)
@@ -28,7 +28,6 @@ class CmId : public Napi::ObjectWrap<CmId>, public Resource {
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetDevice(const Napi::CallbackInfo& info);
   Napi::Value GetPort(const Napi::CallbackInfo& info);
   Napi::Value GetLocalAddress(const Napi::CallbackInfo& info);
@@ -43,7 +42,6 @@ class CmId : public Napi::ObjectWrap<CmId>, public Resource {
   Napi::Value Reject(const Napi::CallbackInfo& info);
   Napi::Value Establish(const Napi::CallbackInfo& info);
   Napi::Value Disconnect(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   rdma_cm_id* id_ = nullptr;
 };

@@ -1,7 +1,5 @@
 #include "completion_channel.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <cerrno>
 
@@ -11,41 +9,24 @@
 namespace rdmajs {
 
 Napi::Function CompletionChannel::Init(Napi::Env env) {
-  return DefineClass(env, "CompletionChannel",
-                     {
-                         InstanceAccessor<&CompletionChannel::GetClosed>("closed"),
-                         InstanceAccessor<&CompletionChannel::GetFd>("fd"),
-                         InstanceMethod<&CompletionChannel::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&CompletionChannel::GetFd>("fd"),
+  });
 }
 
 CompletionChannel::CompletionChannel(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CompletionChannel>(info), Resource(Kind::CompletionChannel, kTypeName), env_(info.Env()) {
+    : Wrapped(info), env_(info.Env()) {
   Args args(info, "ibv_create_comp_channel");
-  context_ = args.Wrapped<Context>(0, "context", GetData(env_)->contextCtor);
-
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env_, &loop) != napi_ok) throw Napi::Error::New(env_, "no libuv loop");
-
+  context_ = args.Wrapped<Context>(0, "context");
   channel_ = ibv_create_comp_channel(context_->Handle());
   if (channel_ == nullptr) ThrowRdmaError(env_, "ibv_create_comp_channel", errno ? errno : ENOMEM);
-  // Non-blocking so Drain() can read until EAGAIN.
-  int flags = fcntl(channel_->fd, F_GETFL);
-  if (flags < 0 || fcntl(channel_->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    int err = errno;
+  try {
+    watcher_.Start(env_, channel_->fd, "the completion channel", OnReadable, this);
+  } catch (...) {
     ibv_destroy_comp_channel(channel_);
-    ThrowRdmaError(env_, "fcntl", err, "making the completion channel non-blocking");
+    channel_ = nullptr;
+    throw;
   }
-  poll_ = new uv_poll_t;
-  int err = uv_poll_init(loop, poll_, channel_->fd);
-  if (err == 0) err = uv_poll_start(poll_, UV_READABLE, OnReadable);
-  if (err != 0) {
-    delete poll_;
-    ibv_destroy_comp_channel(channel_);
-    ThrowRdmaError(env_, "uv_poll_start", -err);
-  }
-  poll_->data = this;
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   fired_.reserve(16);
   AttachTo(context_, info[0].As<Napi::Object>());
 }
@@ -53,16 +34,16 @@ CompletionChannel::CompletionChannel(const Napi::CallbackInfo& info)
 CompletionChannel::~CompletionChannel() { Close(); }
 
 void CompletionChannel::Retain() {
-  if (retained_++ == 0 && poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (retained_++ == 0) watcher_.SetRef(true);
 }
 
 void CompletionChannel::Unretain() {
-  if (retained_ > 0 && --retained_ == 0 && poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (retained_ > 0 && --retained_ == 0) watcher_.SetRef(false);
 }
 
-void CompletionChannel::OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<CompletionChannel*>(handle->data);
-  if (self == nullptr || self->IsClosed()) return;
+void CompletionChannel::OnReadable(void* owner, int status) {
+  auto* self = static_cast<CompletionChannel*>(owner);
+  if (self->IsClosed()) return;
   self->Drain();
 }
 
@@ -98,27 +79,14 @@ void CompletionChannel::Forget(CompletionQueue* cq) {
 
 int CompletionChannel::Release() {
   if (channel_ == nullptr) return 0;
-  if (poll_ != nullptr) {
-    CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(poll_));
-    poll_ = nullptr;
-  }
+  watcher_.Stop();
   int err = ibv_destroy_comp_channel(channel_);
   channel_ = nullptr;
   return err == 0 ? 0 : errno;
 }
 
-Napi::Value CompletionChannel::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), IsClosed());
-}
-
 Napi::Value CompletionChannel::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), channel_ != nullptr ? channel_->fd : -1);
-}
-
-Napi::Value CompletionChannel::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_comp_channel", err);
-  return info.Env().Undefined();
 }
 
 }  // namespace rdmajs

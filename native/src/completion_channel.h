@@ -3,20 +3,20 @@
 #pragma once
 
 #include <infiniband/verbs.h>
-#include <uv.h>
 
 #include <vector>
 
-#include "common.h"
+#include "util/fd_watcher.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
 class Context;
 class CompletionQueue;
 
-class CompletionChannel : public Napi::ObjectWrap<CompletionChannel>, public Resource {
+class CompletionChannel : public Wrapped<CompletionChannel> {
  public:
-  static constexpr const char* kTypeName = "CompletionChannel";
+  static constexpr Kind kKind = Kind::CompletionChannel;
   static Napi::Function Init(Napi::Env env);
 
   explicit CompletionChannel(const Napi::CallbackInfo& info);
@@ -36,17 +36,15 @@ class CompletionChannel : public Napi::ObjectWrap<CompletionChannel>, public Res
   int Release() override;
 
  private:
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* owner, int status);
   void Drain();
 
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   Napi::Env env_;
   ibv_comp_channel* channel_ = nullptr;
   Context* context_ = nullptr;
-  uv_poll_t* poll_ = nullptr;  // freed in its close callback
+  FdWatcher watcher_;
   int retained_ = 0;
   std::vector<CompletionQueue*> fired_;  // reused: no allocation per wake-up
 };

@@ -22,30 +22,26 @@ constexpr int kSpinChecks = 64;
 }  // namespace
 
 Napi::Function CompletionQueue::Init(Napi::Env env) {
-  return DefineClass(env, "CompletionQueue",
-                     {
-                         InstanceAccessor<&CompletionQueue::GetClosed>("closed"),
-                         InstanceAccessor<&CompletionQueue::GetSize>("size"),
-                         InstanceMethod<&CompletionQueue::BindBatch>("bindBatch"),
-                         InstanceMethod<&CompletionQueue::Poll>("poll"),
-                         InstanceMethod<&CompletionQueue::RequestNotify>("requestNotify"),
-                         InstanceMethod<&CompletionQueue::Arm>("arm"),
-                         InstanceMethod<&CompletionQueue::SetHandler>("setHandler"),
-                         InstanceMethod<&CompletionQueue::Ref>("ref"),
-                         InstanceMethod<&CompletionQueue::Unref>("unref"),
-                         InstanceMethod<&CompletionQueue::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&CompletionQueue::GetSize>("size"),
+      InstanceMethod<&CompletionQueue::BindBatch>("bindBatch"),
+      InstanceMethod<&CompletionQueue::Poll>("poll"),
+      InstanceMethod<&CompletionQueue::RequestNotify>("requestNotify"),
+      InstanceMethod<&CompletionQueue::Arm>("arm"),
+      InstanceMethod<&CompletionQueue::SetHandler>("setHandler"),
+      InstanceMethod<&CompletionQueue::Ref>("ref"),
+      InstanceMethod<&CompletionQueue::Unref>("unref"),
+  });
 }
 
 // new CompletionQueue(context, entries, channel | null, compVector)
 CompletionQueue::CompletionQueue(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CompletionQueue>(info), Resource(Kind::CompletionQueue, kTypeName), env_(info.Env()) {
+    : Wrapped(info), env_(info.Env()) {
   Args args(info, "ibv_create_cq");
-  AddonData* data = GetData(env_);
-  context_ = args.Wrapped<Context>(0, "context", data->contextCtor);
+  context_ = args.Wrapped<Context>(0, "context");
   uint32_t entries = args.Uint32(1, "entries", 1, INT32_MAX);
   if (args.Has(2)) {
-    channel_ = args.Wrapped<CompletionChannel>(2, "channel", data->channelCtor);
+    channel_ = args.Wrapped<CompletionChannel>(2, "channel");
     if (channel_->GetContext() != context_) args.TypeError("channel belongs to another device context");
   }
   uint32_t vector = args.Has(3) ? args.Uint32(3, "compVector", 0, INT32_MAX) : 0;
@@ -105,10 +101,6 @@ int CompletionQueue::Release() {
   idStore_.reset();
   fieldStore_.reset();
   return err;
-}
-
-Napi::Value CompletionQueue::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), IsClosed());
 }
 
 Napi::Value CompletionQueue::GetSize(const Napi::CallbackInfo& info) {
@@ -262,12 +254,6 @@ Napi::Value CompletionQueue::Unref(const Napi::CallbackInfo& info) {
     refed_ = false;
     channel_->Unretain();
   }
-  return info.Env().Undefined();
-}
-
-Napi::Value CompletionQueue::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_cq", err);
   return info.Env().Undefined();
 }
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
@@ -37,9 +37,9 @@ enum WcField : uint32_t {
 // Longest spin one poll(max, spinUs) call may do: 10 s.
 constexpr uint32_t kMaxSpinUs = 10000000;
 
-class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resource {
+class CompletionQueue : public Wrapped<CompletionQueue> {
  public:
-  static constexpr const char* kTypeName = "CompletionQueue";
+  static constexpr Kind kKind = Kind::CompletionQueue;
   static Napi::Function Init(Napi::Env env);
 
   explicit CompletionQueue(const Napi::CallbackInfo& info);
@@ -60,7 +60,6 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetSize(const Napi::CallbackInfo& info);
   Napi::Value BindBatch(const Napi::CallbackInfo& info);
   Napi::Value Poll(const Napi::CallbackInfo& info);
@@ -69,7 +68,6 @@ class CompletionQueue : public Napi::ObjectWrap<CompletionQueue>, public Resourc
   Napi::Value SetHandler(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void AckAll();
   // Polls up to `max` completions into the bound batch; returns how many.
   uint32_t Drain(Napi::Env env, uint32_t max);

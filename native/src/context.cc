@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "address_handle.h"
+#include "util/gid.h"
 
 namespace rdmajs {
 
@@ -87,19 +88,16 @@ uint32_t MtuBytes(ibv_mtu m) { return m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? 12
 }  // namespace
 
 Napi::Function Context::Init(Napi::Env env) {
-  return DefineClass(env, "Context",
-                     {
-                         StaticMethod<&Context::ListDevices>("listDevices"),
-                         InstanceAccessor<&Context::GetName>("name"),
-                         InstanceAccessor<&Context::GetClosed>("closed"),
-                         InstanceMethod<&Context::QueryDevice>("queryDevice"),
-                         InstanceMethod<&Context::QueryPort>("queryPort"),
-                         InstanceMethod<&Context::QueryGidTable>("queryGidTable"),
-                         InstanceMethod<&Context::InitAhAttrFromWc>("initAhAttrFromWc"),
-                         InstanceMethod<&Context::CloseJs>("close"),
-                         InstanceMethod<&Context::SetEventHandler>("setEventHandler"),
-                         InstanceMethod<&Context::SetEventRef>("setEventRef"),
-                     });
+  return Define(env, {
+      StaticMethod<&Context::ListDevices>("listDevices"),
+      InstanceAccessor<&Context::GetName>("name"),
+      InstanceMethod<&Context::QueryDevice>("queryDevice"),
+      InstanceMethod<&Context::QueryPort>("queryPort"),
+      InstanceMethod<&Context::QueryGidTable>("queryGidTable"),
+      InstanceMethod<&Context::InitAhAttrFromWc>("initAhAttrFromWc"),
+      InstanceMethod<&Context::SetEventHandler>("setEventHandler"),
+      InstanceMethod<&Context::SetEventRef>("setEventRef"),
+  });
 }
 
 Napi::Value Context::ListDevices(const Napi::CallbackInfo& info) {
@@ -123,8 +121,7 @@ Napi::Value Context::ListDevices(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Context::Context(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Context>(info), Resource(Kind::Context, kTypeName), env_(info.Env()) {
+Context::Context(const Napi::CallbackInfo& info) : Wrapped(info), env_(info.Env()) {
   Args args(info, "ibv_open_device");
   name_ = args.String(0, "name");
   DeviceList devs;
@@ -159,13 +156,6 @@ int Context::Release() {
 }
 
 Napi::Value Context::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
-Napi::Value Context::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
-
-Napi::Value Context::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_close_device", err);
-  return info.Env().Undefined();
-}
 
 // setEventHandler(fn | undefined): fn(event) runs with this Context as `this`.
 Napi::Value Context::SetEventHandler(const Napi::CallbackInfo& info) {

@@ -6,13 +6,13 @@
 #include <memory>
 
 #include "async_events.h"
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
-class Context : public Napi::ObjectWrap<Context>, public Resource {
+class Context : public Wrapped<Context> {
  public:
-  static constexpr const char* kTypeName = "Context";
+  static constexpr Kind kKind = Kind::Context;
   static Napi::Function Init(Napi::Env env);
   static Napi::Value ListDevices(const Napi::CallbackInfo& info);
 
@@ -26,12 +26,10 @@ class Context : public Napi::ObjectWrap<Context>, public Resource {
 
  private:
   Napi::Value GetName(const Napi::CallbackInfo& info);
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value QueryDevice(const Napi::CallbackInfo& info);
   Napi::Value QueryPort(const Napi::CallbackInfo& info);
   Napi::Value QueryGidTable(const Napi::CallbackInfo& info);
   Napi::Value InitAhAttrFromWc(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
   Napi::Value SetEventRef(const Napi::CallbackInfo& info);
 

@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "common.h"
+#include "util/args.h"
 #include "work_tracker.h"
 
 namespace rdmajs {

@@ -50,23 +50,19 @@ Target Resolve(const Args& args, Napi::Value value) {
 }  // namespace
 
 Napi::Function MemoryRegion::Init(Napi::Env env) {
-  return DefineClass(env, "MemoryRegion",
-                     {
-                         InstanceAccessor<&MemoryRegion::GetClosed>("closed"),
-                         InstanceAccessor<&MemoryRegion::GetAddress>("address"),
-                         InstanceAccessor<&MemoryRegion::GetLength>("length"),
-                         InstanceAccessor<&MemoryRegion::GetLkey>("lkey"),
-                         InstanceAccessor<&MemoryRegion::GetRkey>("rkey"),
-                         InstanceAccessor<&MemoryRegion::GetHolds>("inflight"),
-                         InstanceMethod<&MemoryRegion::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&MemoryRegion::GetAddress>("address"),
+      InstanceAccessor<&MemoryRegion::GetLength>("length"),
+      InstanceAccessor<&MemoryRegion::GetLkey>("lkey"),
+      InstanceAccessor<&MemoryRegion::GetRkey>("rkey"),
+      InstanceAccessor<&MemoryRegion::GetHolds>("inflight"),
+  });
 }
 
 // new MemoryRegion(pd, buffer, accessFlags)
-MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<MemoryRegion>(info), Resource(Kind::MemoryRegion, kTypeName) {
+MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info) : Wrapped(info) {
   Args args(info, "ibv_reg_mr");
-  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", GetData(info.Env())->pdCtor);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd");
   if (args.Length() < 2) args.TypeError("buffer is required");
   Target t = Resolve(args, info[1]);
   uint32_t access = args.Uint32(2, "access", 0, 0xffff);
@@ -102,7 +98,6 @@ int MemoryRegion::Release() {
   return 0;
 }
 
-Napi::Value MemoryRegion::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 Napi::Value MemoryRegion::GetAddress(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), address_); }
 Napi::Value MemoryRegion::GetLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(length_));
@@ -112,16 +107,15 @@ Napi::Value MemoryRegion::GetRkey(const Napi::CallbackInfo& info) { return Napi:
 
 Napi::Value MemoryRegion::GetHolds(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), holds_); }
 
-Napi::Value MemoryRegion::CloseJs(const Napi::CallbackInfo& info) {
-  if (holds_ > 0 && !IsClosed()) {
-    ThrowRdmaError(info.Env(), "ibv_dereg_mr", EBUSY,
+// Work in flight still uses the region: close() is refused until it is reaped
+// (a parent's cascade still closes it).
+void MemoryRegion::CheckClosable(Napi::Env env) const {
+  if (holds_ > 0) {
+    ThrowRdmaError(env, "ibv_dereg_mr", EBUSY,
                    std::to_string(holds_) +
                        " posted work request(s) or shared receive queue(s) still use this region; reap their "
                        "completions or close the queue pair / SRQ first");
   }
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_dereg_mr", err);
-  return info.Env().Undefined();
 }
 
 }  // namespace rdmajs

@@ -6,15 +6,15 @@
 
 #include <memory>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
 class ProtectionDomain;
 
-class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
+class MemoryRegion : public Wrapped<MemoryRegion> {
  public:
-  static constexpr const char* kTypeName = "MemoryRegion";
+  static constexpr Kind kKind = Kind::MemoryRegion;
   static Napi::Function Init(Napi::Env env);
 
   explicit MemoryRegion(const Napi::CallbackInfo& info);
@@ -39,15 +39,14 @@ class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
 
  protected:
   int Release() override;
+  void CheckClosable(Napi::Env env) const override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetAddress(const Napi::CallbackInfo& info);
   Napi::Value GetLength(const Napi::CallbackInfo& info);
   Napi::Value GetLkey(const Napi::CallbackInfo& info);
   Napi::Value GetRkey(const Napi::CallbackInfo& info);
   Napi::Value GetHolds(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_mr* mr_ = nullptr;
   ProtectionDomain* pd_ = nullptr;

@@ -9,20 +9,16 @@
 namespace rdmajs {
 
 Napi::Function MemoryWindow::Init(Napi::Env env) {
-  return DefineClass(env, "MemoryWindow",
-                     {
-                         InstanceAccessor<&MemoryWindow::GetClosed>("closed"),
-                         InstanceAccessor<&MemoryWindow::GetRkey>("rkey"),
-                         InstanceMethod<&MemoryWindow::Bind>("bind"),
-                         InstanceMethod<&MemoryWindow::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&MemoryWindow::GetRkey>("rkey"),
+      InstanceMethod<&MemoryWindow::Bind>("bind"),
+  });
 }
 
 // new MemoryWindow(pd)
-MemoryWindow::MemoryWindow(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<MemoryWindow>(info), Resource(Kind::MemoryWindow, kTypeName) {
+MemoryWindow::MemoryWindow(const Napi::CallbackInfo& info) : Wrapped(info) {
   Args args(info, "ibv_alloc_mw");
-  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", GetData(info.Env())->pdCtor);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd");
   mw_ = ibv_alloc_mw(pd_->Handle(), IBV_MW_TYPE_1);
   if (mw_ == nullptr) {
     int err = errno ? errno : EOPNOTSUPP;
@@ -40,7 +36,6 @@ int MemoryWindow::Release() {
   return err;
 }
 
-Napi::Value MemoryWindow::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 Napi::Value MemoryWindow::GetRkey(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), mw_ != nullptr ? mw_->rkey : 0);
 }
@@ -53,10 +48,9 @@ Napi::Value MemoryWindow::Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "ibv_bind_mw");
   Args args(info, "ibv_bind_mw");
-  AddonData* data = GetData(env);
-  QueuePair* qp = args.Wrapped<QueuePair>(0, "qp", data->qpCtor);
+  QueuePair* qp = args.Wrapped<QueuePair>(0, "qp");
   if (qp->GetPd() != pd_) args.TypeError("qp belongs to another protection domain");
-  MemoryRegion* mr = args.Wrapped<MemoryRegion>(1, "mr", data->mrCtor);
+  MemoryRegion* mr = args.Wrapped<MemoryRegion>(1, "mr");
   if (mr->GetPd() != pd_) args.TypeError("mr belongs to another protection domain");
   double offset = args.Has(2) ? args.Uint32(2, "offset") : 0;  // within the region
   double length = args.Has(3) ? args.Uint32(3, "length") : 0;
@@ -79,12 +73,6 @@ Napi::Value MemoryWindow::Bind(const Napi::CallbackInfo& info) {
   qp->CommitOne(err == 0);
   if (err != 0) ThrowRdmaError(env, "ibv_bind_mw", err);
   return Napi::Number::New(env, mw_->rkey);
-}
-
-Napi::Value MemoryWindow::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_dealloc_mw", err);
-  return info.Env().Undefined();
 }
 
 }  // namespace rdmajs

@@ -4,15 +4,15 @@
 
 #include <infiniband/verbs.h>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
 class ProtectionDomain;
 
-class MemoryWindow : public Napi::ObjectWrap<MemoryWindow>, public Resource {
+class MemoryWindow : public Wrapped<MemoryWindow> {
  public:
-  static constexpr const char* kTypeName = "MemoryWindow";
+  static constexpr Kind kKind = Kind::MemoryWindow;
   static Napi::Function Init(Napi::Env env);
 
   explicit MemoryWindow(const Napi::CallbackInfo& info);
@@ -22,10 +22,8 @@ class MemoryWindow : public Napi::ObjectWrap<MemoryWindow>, public Resource {
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetRkey(const Napi::CallbackInfo& info);
   Napi::Value Bind(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_mw* mw_ = nullptr;
   ProtectionDomain* pd_ = nullptr;

@@ -5,7 +5,7 @@
 
 #include <unordered_map>
 
-#include "common.h"
+#include "util/wrapped.h"
 
 namespace rdmajs {
 
@@ -13,9 +13,9 @@ class Context;
 class MemoryRegion;
 class AddressHandle;
 
-class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resource {
+class ProtectionDomain : public Wrapped<ProtectionDomain> {
  public:
-  static constexpr const char* kTypeName = "ProtectionDomain";
+  static constexpr Kind kKind = Kind::ProtectionDomain;
   static Napi::Function Init(Napi::Env env);
 
   explicit ProtectionDomain(const Napi::CallbackInfo& info);
@@ -50,8 +50,6 @@ class ProtectionDomain : public Napi::ObjectWrap<ProtectionDomain>, public Resou
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_pd* pd_ = nullptr;
   Context* context_ = nullptr;

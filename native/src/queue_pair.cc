@@ -44,31 +44,26 @@ std::string Wr(uint32_t i) { return "work request #" + std::to_string(i) + ": ";
 }  // namespace
 
 Napi::Function QueuePair::Init(Napi::Env env) {
-  return DefineClass(env, "QueuePair",
-                     {
-                         InstanceAccessor<&QueuePair::GetClosed>("closed"),
-                         InstanceAccessor<&QueuePair::GetQpn>("qpn"),
-                         InstanceAccessor<&QueuePair::GetState>("state"),
-                         InstanceAccessor<&QueuePair::GetCap>("cap"),
-                         InstanceAccessor<&QueuePair::GetOutstanding>("outstanding"),
-                         InstanceMethod<&QueuePair::Modify>("modify"),
-                         InstanceMethod<&QueuePair::Query>("query"),
-                         InstanceMethod<&QueuePair::BindDescriptors>("bindDescriptors"),
-                         InstanceMethod<&QueuePair::BindSendBank>("bindSendBank"),
-                         InstanceMethod<&QueuePair::UnbindSendBank>("unbindSendBank"),
-                         InstanceMethod<&QueuePair::PostSend>("postSend"),
-                         InstanceMethod<&QueuePair::PostRecv>("postRecv"),
-                         InstanceMethod<&QueuePair::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&QueuePair::GetQpn>("qpn"),
+      InstanceAccessor<&QueuePair::GetState>("state"),
+      InstanceAccessor<&QueuePair::GetCap>("cap"),
+      InstanceAccessor<&QueuePair::GetOutstanding>("outstanding"),
+      InstanceMethod<&QueuePair::Modify>("modify"),
+      InstanceMethod<&QueuePair::Query>("query"),
+      InstanceMethod<&QueuePair::BindDescriptors>("bindDescriptors"),
+      InstanceMethod<&QueuePair::BindSendBank>("bindSendBank"),
+      InstanceMethod<&QueuePair::UnbindSendBank>("unbindSendBank"),
+      InstanceMethod<&QueuePair::PostSend>("postSend"),
+      InstanceMethod<&QueuePair::PostRecv>("postRecv"),
+  });
 }
 
 // new QueuePair(pd, { type, sendCq, recvCq, srq?, maxSendWr, maxRecvWr,
 //                     maxSendSge, maxRecvSge, maxInlineData, sqSigAll })
-QueuePair::QueuePair(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<QueuePair>(info), Resource(Kind::QueuePair, kTypeName), env_(info.Env()) {
+QueuePair::QueuePair(const Napi::CallbackInfo& info) : Wrapped(info), env_(info.Env()) {
   Args args(info, "ibv_create_qp");
-  AddonData* data = GetData(env_);
-  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", data->pdCtor);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd");
   Napi::Object opts = args.Object(1, "options");
   Props p(opts, "ibv_create_qp");
 
@@ -76,14 +71,14 @@ QueuePair::QueuePair(const Napi::CallbackInfo& info)
   if (type != IBV_QPT_RC && type != IBV_QPT_UC && type != IBV_QPT_UD) {
     throw Napi::RangeError::New(env_, "ibv_create_qp: type must be RC, UC or UD");
   }
-  auto unwrap = [&](Napi::Value v, const char* name, const Napi::FunctionReference& ctor) -> Napi::Object {
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor.Value())) {
+  auto unwrap = [&](Napi::Value v, const char* name, Napi::Function ctor) -> Napi::Object {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor)) {
       throw Napi::TypeError::New(env_, std::string("ibv_create_qp: ") + name + " has the wrong type");
     }
     return v.As<Napi::Object>();
   };
-  Napi::Object sendCqObj = unwrap(opts.Get("sendCq"), "sendCq", data->cqCtor);
-  Napi::Object recvCqObj = unwrap(opts.Get("recvCq"), "recvCq", data->cqCtor);
+  Napi::Object sendCqObj = unwrap(opts.Get("sendCq"), "sendCq", CompletionQueue::Constructor(env_));
+  Napi::Object recvCqObj = unwrap(opts.Get("recvCq"), "recvCq", CompletionQueue::Constructor(env_));
   sendCq_ = CompletionQueue::Unwrap(sendCqObj);
   recvCq_ = CompletionQueue::Unwrap(recvCqObj);
   for (CompletionQueue* cq : {sendCq_, recvCq_}) {
@@ -94,7 +89,7 @@ QueuePair::QueuePair(const Napi::CallbackInfo& info)
   }
   Napi::Object srqObj;
   if (p.Has("srq")) {
-    srqObj = unwrap(opts.Get("srq"), "srq", data->srqCtor);
+    srqObj = unwrap(opts.Get("srq"), "srq", SharedReceiveQueue::Constructor(env_));
     srq_ = SharedReceiveQueue::Unwrap(srqObj);
     srq_->CheckOpen(env_, "ibv_create_qp");
     if (srq_->GetPd() != pd_) throw Napi::TypeError::New(env_, "ibv_create_qp: srq belongs to another protection domain");
@@ -155,7 +150,6 @@ uint64_t QueuePair::Complete(uint64_t wrId) {
   }
 }
 
-Napi::Value QueuePair::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 Napi::Value QueuePair::GetQpn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), qpn_); }
 Napi::Value QueuePair::GetState(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), StateName(state_)); }
 Napi::Value QueuePair::GetCap(const Napi::CallbackInfo& info) { return CapToObject(info.Env(), cap_); }
@@ -390,14 +384,13 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
   int err = ibv_post_send(qp_, sendWrs_.data(), &bad);
   uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? bad - sendWrs_.data() : 0);
   sendTracker_.Commit(posted);
-  if (err != 0) {
-    Napi::Error e = MakeRdmaError(env, "ibv_post_send", err,
-                                  Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) +
-                                      " posted (QP " + std::to_string(qpn_) + " in state " + StateName(state_) + ")");
-    e.Set("posted", Napi::Number::New(env, posted));
-    throw e;
-  }
+  if (err != 0) ThrowRefusedPost(env, "ibv_post_send", err, posted, Refused(posted, count));
   return env.Undefined();
+}
+
+std::string QueuePair::Refused(uint32_t posted, uint32_t count) const {
+  return Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) + " posted (QP " +
+         std::to_string(qpn_) + " in state " + StateName(state_) + ")";
 }
 
 // postRecv(count): posts receive slots [0, count) as one chain.
@@ -417,20 +410,8 @@ Napi::Value QueuePair::PostRecv(const Napi::CallbackInfo& info) {
   int err = ibv_post_recv(qp_, chain, &bad);
   uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? recv_.IndexOf(bad) : 0);
   recvTracker_.Commit(posted);
-  if (err != 0) {
-    Napi::Error e = MakeRdmaError(env, "ibv_post_recv", err,
-                                  Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) +
-                                      " posted (QP " + std::to_string(qpn_) + " in state " + StateName(state_) + ")");
-    e.Set("posted", Napi::Number::New(env, posted));
-    throw e;
-  }
+  if (err != 0) ThrowRefusedPost(env, "ibv_post_recv", err, posted, Refused(posted, count));
   return env.Undefined();
-}
-
-Napi::Value QueuePair::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_qp", err);
-  return info.Env().Undefined();
 }
 
 }  // namespace rdmajs

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "common.h"
+#include "util/wrapped.h"
 #include "descriptors.h"
 #include "work_tracker.h"
 
@@ -22,9 +22,9 @@ class CompletionQueue;
 class MemoryRegion;
 class SharedReceiveQueue;
 
-class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
+class QueuePair : public Wrapped<QueuePair> {
  public:
-  static constexpr const char* kTypeName = "QueuePair";
+  static constexpr Kind kKind = Kind::QueuePair;
   static Napi::Function Init(Napi::Env env);
 
   explicit QueuePair(const Napi::CallbackInfo& info);
@@ -49,7 +49,6 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetQpn(const Napi::CallbackInfo& info);
   Napi::Value GetState(const Napi::CallbackInfo& info);
   Napi::Value GetCap(const Napi::CallbackInfo& info);
@@ -61,8 +60,10 @@ class QueuePair : public Napi::ObjectWrap<QueuePair>, public Resource {
   Napi::Value UnbindSendBank(const Napi::CallbackInfo& info);
   Napi::Value PostSend(const Napi::CallbackInfo& info);
   void SizeSendScratch(size_t slots);
+  // Why a post was refused: which request, how far the chain got, and the
+  // QP state (the usual cause).
+  std::string Refused(uint32_t posted, uint32_t count) const;
   Napi::Value PostRecv(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   Napi::Env env_;
   ibv_qp* qp_ = nullptr;

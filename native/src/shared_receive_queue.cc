@@ -8,23 +8,19 @@
 namespace rdmajs {
 
 Napi::Function SharedReceiveQueue::Init(Napi::Env env) {
-  return DefineClass(env, "SharedReceiveQueue",
-                     {
-                         InstanceAccessor<&SharedReceiveQueue::GetClosed>("closed"),
-                         InstanceAccessor<&SharedReceiveQueue::GetCap>("cap"),
-                         InstanceMethod<&SharedReceiveQueue::BindDescriptors>("bindDescriptors"),
-                         InstanceMethod<&SharedReceiveQueue::PostRecv>("postRecv"),
-                         InstanceMethod<&SharedReceiveQueue::Modify>("modify"),
-                         InstanceMethod<&SharedReceiveQueue::Query>("query"),
-                         InstanceMethod<&SharedReceiveQueue::CloseJs>("close"),
-                     });
+  return Define(env, {
+      InstanceAccessor<&SharedReceiveQueue::GetCap>("cap"),
+      InstanceMethod<&SharedReceiveQueue::BindDescriptors>("bindDescriptors"),
+      InstanceMethod<&SharedReceiveQueue::PostRecv>("postRecv"),
+      InstanceMethod<&SharedReceiveQueue::Modify>("modify"),
+      InstanceMethod<&SharedReceiveQueue::Query>("query"),
+  });
 }
 
 // new SharedReceiveQueue(pd, { maxWr, maxSge, srqLimit })
-SharedReceiveQueue::SharedReceiveQueue(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<SharedReceiveQueue>(info), Resource(Kind::SharedReceiveQueue, kTypeName) {
+SharedReceiveQueue::SharedReceiveQueue(const Napi::CallbackInfo& info) : Wrapped(info) {
   Args args(info, "ibv_create_srq");
-  pd_ = args.Wrapped<ProtectionDomain>(0, "pd", GetData(info.Env())->pdCtor);
+  pd_ = args.Wrapped<ProtectionDomain>(0, "pd");
   Props p(args.Object(1, "options"), "ibv_create_srq");
   ibv_srq_init_attr init{};
   init.attr.max_wr = p.Uint32("maxWr", 256, 1, 1u << 20);
@@ -45,10 +41,6 @@ int SharedReceiveQueue::Release() {
   srq_ = nullptr;
   tracker_.Clear();
   return err;
-}
-
-Napi::Value SharedReceiveQueue::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), IsClosed());
 }
 
 Napi::Value SharedReceiveQueue::GetCap(const Napi::CallbackInfo& info) {
@@ -83,10 +75,7 @@ Napi::Value SharedReceiveQueue::PostRecv(const Napi::CallbackInfo& info) {
   uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? recv_.IndexOf(bad) : 0);
   tracker_.Commit(posted);
   if (err != 0) {
-    Napi::Error e = MakeRdmaError(env, "ibv_post_srq_recv", err,
-                                  std::to_string(posted) + " of " + std::to_string(count) + " posted");
-    e.Set("posted", Napi::Number::New(env, posted));
-    throw e;
+    ThrowRefusedPost(env, "ibv_post_srq_recv", err, posted, std::to_string(posted) + " of " + std::to_string(count) + " posted");
   }
   return env.Undefined();
 }
@@ -119,12 +108,6 @@ Napi::Value SharedReceiveQueue::Query(const Napi::CallbackInfo& info) {
   o.Set("maxSge", a.max_sge);
   o.Set("srqLimit", a.srq_limit);
   return o;
-}
-
-Napi::Value SharedReceiveQueue::CloseJs(const Napi::CallbackInfo& info) {
-  int err = Close();
-  if (err != 0) ThrowRdmaError(info.Env(), "ibv_destroy_srq", err);
-  return info.Env().Undefined();
 }
 
 }  // namespace rdmajs

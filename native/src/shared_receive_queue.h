@@ -5,7 +5,7 @@
 
 #include <infiniband/verbs.h>
 
-#include "common.h"
+#include "util/wrapped.h"
 #include "descriptors.h"
 #include "work_tracker.h"
 
@@ -13,9 +13,9 @@ namespace rdmajs {
 
 class ProtectionDomain;
 
-class SharedReceiveQueue : public Napi::ObjectWrap<SharedReceiveQueue>, public Resource {
+class SharedReceiveQueue : public Wrapped<SharedReceiveQueue> {
  public:
-  static constexpr const char* kTypeName = "SharedReceiveQueue";
+  static constexpr Kind kKind = Kind::SharedReceiveQueue;
   static Napi::Function Init(Napi::Env env);
 
   explicit SharedReceiveQueue(const Napi::CallbackInfo& info);
@@ -29,13 +29,11 @@ class SharedReceiveQueue : public Napi::ObjectWrap<SharedReceiveQueue>, public R
   int Release() override;
 
  private:
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value GetCap(const Napi::CallbackInfo& info);
   Napi::Value BindDescriptors(const Napi::CallbackInfo& info);
   Napi::Value PostRecv(const Napi::CallbackInfo& info);
   Napi::Value Modify(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
-  Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   ibv_srq* srq_ = nullptr;
   ProtectionDomain* pd_ = nullptr;
