@@ -25,7 +25,7 @@
  * Errors: operations reject with {@link MpError} (`code` `'ETRUNC'`,
  * `'EPEERDEAD'`, ...); bad arguments throw `TypeError`/`RangeError` at once.
  * See docs/mp.md for the protocols and the failure model.
- * @module
+ * @module @rdmajs/mp
  */
 export { init, type InitOptions } from './init.js';
 export { Communicator, type RecvOptions } from './comm.js';

@@ -27,7 +27,7 @@
  *   b: { command: ['sh', '-c', 'sleep 2; rping -c -a 10.9.1.1 -C 3'] }, // give A's server time to listen
  * });
  * ```
- * @module
+ * @module @rdmajs/testbed
  */
 export { activeRdmaDevices, hasRdmaDevice } from './detect.js';
 export { cacheDir, cachedTestbed, prepare, type Testbed } from './cache.js';

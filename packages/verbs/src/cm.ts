@@ -40,8 +40,11 @@ import type { AhAttributes, QpOptions, QueuePair } from './qp.js';
 
 /** An IP endpoint of a connection. */
 export interface CmAddress {
+  /** Numeric IP address, e.g. `'10.9.0.1'`. */
   address: string;
+  /** rdma_cm port (its own port space, not TCP's). */
   port: number;
+  /** Address family. */
   family: 'IPv4' | 'IPv6';
 }
 
@@ -61,6 +64,7 @@ export type CmQpOptions = Omit<QpOptions, 'type'>;
 export interface CmConnectionOptions {
   /** Protection domain for the QP; must be on the device the address resolves to. */
   pd: ProtectionDomain;
+  /** The QP to create (CQs, depths); rdma_cm moves it through its states. */
   qp: CmQpOptions;
   /** Sent to the peer. RC: connect up to 55 bytes, accept up to 195; UD: connect up to 179, accept up to 135. */
   privateData?: Uint8Array;
@@ -88,7 +92,9 @@ export interface AcceptOptions extends CmConnectionOptions {
 
 /** Options of {@link connect}. */
 export interface ConnectOptions extends CmConnectionOptions {
+  /** The listener's IP address or host name (resolved once, through DNS). */
   host: string;
+  /** The listener's port. */
   port: number;
   /** Local address to connect from. */
   source?: string;
@@ -287,13 +293,21 @@ function checkPort(method: string, port: unknown, min: number): number {
  * An established RC connection. Emits `'disconnected'` once, when either
  * side disconnects (or the connection fails).
  */
-export class Connection extends EventEmitter<{ disconnected: []; established: [] }> {
+export class Connection extends EventEmitter<{
+  /** Either side disconnected, or the connection failed; emitted once. */
+  disconnected: [];
+  /** After `accept({ early: true })`: the peer confirmed; this side may send. */
+  established: [];
+}> {
+  /** Always `'RC'`: tells it from a {@link UdConnection}. */
   readonly type = 'RC' as const;
   /** The connected QP, ready to post on. */
   readonly qp: QueuePair<'ready'>;
   /** What the peer sent with its connect/accept (exact bytes). */
   readonly remotePrivateData: Buffer;
+  /** This side's IP address and port; null if rdma_cm did not report it. */
   readonly localAddress: CmAddress | null;
+  /** The peer's IP address and port; null if rdma_cm did not report it. */
   readonly remoteAddress: CmAddress | null;
   #id: NativeCmId;
   #disconnected = false;
@@ -428,6 +442,7 @@ export class Connection extends EventEmitter<{ disconnected: []; established: []
  * it answers a datagram with {@link UdConnection.replyTo}.
  */
 export class UdConnection {
+  /** Always `'UD'`: tells it from a {@link Connection}. */
   readonly type = 'UD' as const;
   /** This side's UD QP, ready to post on (receive buffers need 40 extra bytes for the GRH). */
   readonly qp: QueuePair<'ready'>;
@@ -435,7 +450,9 @@ export class UdConnection {
   readonly qkey: number;
   /** What the peer sent with its connect/accept (exact bytes). */
   readonly remotePrivateData: Buffer;
+  /** This side's IP address and port; null if rdma_cm did not report it. */
   readonly localAddress: CmAddress | null;
+  /** The peer's IP address and port; null if rdma_cm did not report it. */
   readonly remoteAddress: CmAddress | null;
   /** Connecting side: address handle to the listener's port. Null on the accepting side. */
   readonly ah: AddressHandle | null;
@@ -573,6 +590,10 @@ function portSpace(type: CmType): number {
 /**
  * Connects to a listener at `host:port` and resolves with the connection:
  * a {@link Connection} (RC), or with `type: 'UD'` a {@link UdConnection}.
+ * @throws TypeError / RangeError for bad options, at once.
+ * Rejects with an {@link RdmaError}: `ECONNREFUSED` (no listener, or
+ * rejected), `ETIMEDOUT` after `timeoutMs`, `EHOSTUNREACH` when the address
+ * has no RDMA route.
  */
 export function connect(options: ConnectOptions & { type: 'UD' }): Promise<UdConnection>;
 export function connect(options: ConnectOptions & { type?: 'RC' }): Promise<Connection>;
@@ -632,6 +653,7 @@ export class ConnectionRequest<T extends CmType = 'RC'> {
   readonly type: T;
   /** What the peer sent with its connect (exact bytes). */
   readonly remotePrivateData: Buffer;
+  /** The connecting peer's IP address and port; null if rdma_cm did not report it. */
   readonly remoteAddress: CmAddress | null;
   /** The RDMA device the request arrived on (create the PD there). */
   readonly device: string | null;
@@ -787,6 +809,7 @@ export class Listener<T extends CmType = 'RC'> implements AsyncIterable<Connecti
     });
   }
 
+  /** Yields each connection request as it arrives; ends after {@link close}. */
   async *[Symbol.asyncIterator](): AsyncIterator<ConnectionRequest<T>> {
     for (;;) {
       const req = await this.next();
@@ -815,8 +838,11 @@ export class Listener<T extends CmType = 'RC'> implements AsyncIterable<Connecti
 
 /**
  * Starts listening on `host:port` (RC by default; `type: 'UD'` for UD).
- * Throws EADDRINUSE if the port is taken.
+ * Rejects with an {@link RdmaError} from `rdma_bind_addr`: `EADDRINUSE` if
+ * the port is taken, another code when `host` is not an address of an RDMA device.
+
  */
+
 export function listen(options: ListenOptions & { type: 'UD' }): Promise<Listener<'UD'>>;
 export function listen(options: ListenOptions & { type?: 'RC' }): Promise<Listener<'RC'>>;
 export function listen(options: ListenOptions): Promise<Listener<'RC'> | Listener<'UD'>>;

@@ -12,6 +12,7 @@ import type { ProtectionDomain } from './pd.js';
 
 /** A scatter/gather entry: `length` bytes at `offset` in a registered region. */
 export interface Sge {
+  /** The registered region; it must belong to the QP's protection domain. */
   mr: MemoryRegion;
   /** Default 0. */
   offset?: number;
@@ -23,8 +24,10 @@ export interface Sge {
 export interface RemoteTarget {
   /** Remote start address (from the peer's {@link MemoryRegion.remote}). */
   address: bigint;
+  /** The peer's remote key for that memory ({@link MemoryRegion.rkey} or {@link MemoryWindow.rkey} on its side). */
   rkey: number;
   /** Added to `address`; default 0. */
+
   offset?: number;
 }
 

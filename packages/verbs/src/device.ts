@@ -24,58 +24,106 @@ export interface DeviceInfo {
   name: string;
   /** Node GUID. */
   guid: bigint;
+  /** What the node is: `'CA'` (channel adapter) for IB and RoCE HCAs, including rxe; `'RNIC'` for iWARP. */
   nodeType: 'CA' | 'SWITCH' | 'ROUTER' | 'RNIC' | 'USNIC' | 'USNIC_UDP' | 'UNSPECIFIED' | 'UNKNOWN';
+  /** Transport family: `'IB'` covers InfiniBand and RoCE; see {@link PortAttributes.linkLayer} to tell them apart. */
   transport: 'IB' | 'IWARP' | 'USNIC' | 'USNIC_UDP' | 'UNSPECIFIED' | 'UNKNOWN';
 }
 
-/** Device capabilities (`ibv_query_device`), camelCased. */
+/**
+ * Device capabilities (`ibv_query_device`), camelCased. The `max*` limits
+ * bound what the create calls accept: asking for more fails with EINVAL.
+ */
 export interface DeviceAttributes {
+  /** Firmware version text (empty for software devices such as rxe). */
   fwVer: string;
+  /** Node GUID (network byte order value). */
   nodeGuid: bigint;
+  /** System image GUID: equal for devices of one physical adapter. */
   sysImageGuid: bigint;
+  /** Largest memory region, in bytes. */
   maxMrSize: bigint;
+  /** Supported page sizes as a bit mask (bit n set: 2^n bytes). */
   pageSizeCap: bigint;
+  /** IEEE vendor ID. */
   vendorId: number;
+  /** Vendor's part ID. */
   vendorPartId: number;
+  /** Hardware version. */
   hwVer: number;
+  /** Most queue pairs. */
   maxQp: number;
+  /** Most outstanding work requests per queue (send or receive) of a QP. */
   maxQpWr: number;
+  /** `IBV_DEVICE_*` capability bits (`ibv_device_cap_flags`). */
   deviceCapFlags: number;
+  /** Most scatter/gather entries per send or receive work request. */
   maxSge: number;
+  /** Most scatter/gather entries per RDMA READ work request. */
   maxSgeRd: number;
+  /** Most completion queues. */
   maxCq: number;
+  /** Most entries per completion queue. */
   maxCqe: number;
+  /** Most memory regions. */
   maxMr: number;
+  /** Most protection domains. */
   maxPd: number;
+  /** Most RDMA READ / atomic requests a QP can serve at once as responder. */
   maxQpRdAtom: number;
+  /** Most RDMA READ / atomic requests a QP can have in flight as initiator. */
   maxQpInitRdAtom: number;
+  /** Device-wide resources for serving incoming RDMA READ / atomic requests. */
   maxResRdAtom: number;
+  /** Atomics: none, atomic with respect to this device only (`'HCA'`), or to the whole system (`'GLOB'`). */
   atomicCap: 'NONE' | 'HCA' | 'GLOB';
+  /** Most memory windows (0: no memory window support). */
   maxMw: number;
+  /** Most address handles. */
   maxAh: number;
+  /** Most shared receive queues (0: no SRQ support). */
   maxSrq: number;
+  /** Most work requests per SRQ. */
   maxSrqWr: number;
+  /** Most scatter/gather entries per SRQ work request. */
   maxSrqSge: number;
+  /** Size of the partition key table. */
   maxPkeys: number;
+  /** Number of ports; they are numbered from 1. */
   physPortCnt: number;
 }
 
 /** Port attributes (`ibv_query_port`); MTUs in bytes. */
 export interface PortAttributes {
+  /** Logical port state: only an `'ACTIVE'` port passes traffic. */
   state: 'NOP' | 'DOWN' | 'INIT' | 'ARMED' | 'ACTIVE' | 'ACTIVE_DEFER' | 'UNKNOWN';
+  /** Largest path MTU the port supports, in bytes. */
   maxMtu: number;
+  /** Path MTU in use, in bytes (for RoCE: derived from the netdev's MTU). */
   activeMtu: number;
+  /** Size of the GID table. */
   gidTblLen: number;
+  /** `IBV_PORT_*` capability bits. */
   portCapFlags: number;
+  /** Largest message, in bytes. */
   maxMsgSz: number;
+  /** Size of the partition key table. */
   pkeyTblLen: number;
+  /** Local identifier on an IB subnet (0 on RoCE, which addresses by GID). */
   lid: number;
+  /** LID of the subnet manager (IB only). */
   smLid: number;
+  /** LID mask control: the port answers to 2^lmc LIDs (IB only). */
   lmc: number;
+  /** Number of virtual lanes (IB only). */
   maxVlNum: number;
+  /** Service level to reach the subnet manager (IB only). */
   smSl: number;
+  /** Link width code (`1`: 1x, `2`: 4x, `4`: 8x, `8`: 12x, `16`: 2x). */
   activeWidth: number;
+  /** Link speed code per lane (IB encoding, e.g. `1`: SDR 2.5 Gb/s ... `32`: EDR 25 Gb/s). */
   activeSpeed: number;
+  /** Physical state (`5`: LinkUp, `3`: Disabled...). */
   physState: number;
   /** `'ETHERNET'` for RoCE (including SoftRoCE), `'INFINIBAND'` for IB. */
   linkLayer: 'INFINIBAND' | 'ETHERNET' | 'UNSPECIFIED';
@@ -86,12 +134,15 @@ export type GidType = 'IB' | 'ROCE_V1' | 'ROCE_V2' | 'UNKNOWN';
 
 /** One valid entry of a port's GID table. */
 export interface GidEntry {
+  /** The port (1-based). */
   port: number;
+  /** Index in the port's GID table: what `gidIndex` and `sgidIndex` options take. */
   index: number;
   /** The GID in eight-group text form (see {@link formatGid}). */
   gid: string;
   /** The raw 16 bytes. */
   raw: Buffer;
+  /** What the entry addresses (for RoCE, v2 is the routable UDP/IP flavour). */
   type: GidType;
   /** The network interface behind a RoCE GID, e.g. `'eth0'`; null for IB. */
   netdev: string | null;
@@ -101,14 +152,20 @@ export interface GidEntry {
 
 const debug = debuglog('verbs');
 
-/** Lists the RDMA devices of this host; empty when there is none (or no kernel support). */
+/**
+ * Lists the RDMA devices of this host (`ibv_get_device_list`); empty when
+ * there is none (or no kernel support).
+ */
 export function listDevices(): DeviceInfo[] {
   return native.Context.listDevices() as unknown as DeviceInfo[];
 }
 
 /**
  * Opens a device by name. Without a name: `$RDMAJS_DEVICE` if set, otherwise
- * the first device with an `ACTIVE` port. Throws ENODEV when there is none.
+ * the first device with an `ACTIVE` port.
+ * @throws {@link RdmaError} `ENODEV` when there is no such device or no device
+ * has an active port.
+ * @throws TypeError when `name` is not a string.
  */
 export function openDevice(name?: string): Context {
   if (name !== undefined && typeof name !== 'string') throw new TypeError('openDevice: name must be a string');
@@ -200,12 +257,15 @@ export class Context extends EventEmitter<ContextEventMap> implements Disposable
     return this._native.closed;
   }
 
-  /** Device capabilities. */
+  /** Device capabilities (`ibv_query_device`). */
   queryDevice(): DeviceAttributes {
     return this._native.queryDevice() as unknown as DeviceAttributes;
   }
 
-  /** Attributes of port `port` (1-based). */
+  /**
+   * Attributes of port `port` (1-based; `ibv_query_port`).
+   * @throws RangeError when `port` is not in [1, 255]; {@link RdmaError} when the port does not exist.
+   */
   queryPort(port = 1): PortAttributes {
     return this._native.queryPort(int('ibv_query_port', 'port', port, 1, 255)) as unknown as PortAttributes;
   }
@@ -233,7 +293,11 @@ export class Context extends EventEmitter<ContextEventMap> implements Disposable
     return pick;
   }
 
-  /** Allocates a protection domain. */
+  /**
+   * Allocates a protection domain (`ibv_alloc_pd`): the scope in which memory
+   * regions and queue pairs may be used together.
+   * @throws {@link RdmaError} `EBADF` when the context is closed.
+   */
   allocPd(): ProtectionDomain {
     assertOpen(this.closed, 'ibv_alloc_pd', 'Context');
     return new ProtectionDomain(this);
@@ -245,7 +309,13 @@ export class Context extends EventEmitter<ContextEventMap> implements Disposable
     return new CompletionChannel(this);
   }
 
-  /** Creates a completion queue. */
+  /**
+   * Creates a completion queue (`ibv_create_cq`), where work completions of
+   * the QPs that use it arrive.
+   * @throws RangeError for `entries` out of range; {@link RdmaError} `EBADF`
+   * when closed, `EINVAL` when `entries` exceeds {@link DeviceAttributes.maxCqe}.
+   */
+
   createCq(options: CqOptions = {}): CompletionQueue {
     const m = 'ibv_create_cq';
     assertOpen(this.closed, m, 'Context');

@@ -68,26 +68,34 @@ export type AsyncEventType = QpEventType | PortEventType | ResourceEventType;
 
 /** An event about a queue pair. */
 export interface QpAsyncEvent {
+  /** What happened to the QP. */
   readonly type: QpEventType;
   /** The QP's number: compare with the `qpn` of a `QueuePair`. */
   readonly qpNum: number;
+  /** Never set on a QP event. */
   readonly port?: undefined;
 }
 
 /** An event about a port. */
 export interface PortAsyncEvent {
+  /** What happened to the port. */
   readonly type: PortEventType;
   /** The port number (1-based). */
   readonly port: number;
+  /** Never set on a port event. */
   readonly qpNum?: undefined;
 }
 
 /** An event about a CQ, an SRQ, a work queue or the device. */
 export interface ResourceAsyncEvent {
+  /** What happened, and to which kind of object. */
   readonly type: ResourceEventType;
+  /** Never set on a resource event. */
   readonly qpNum?: undefined;
+  /** Never set on a resource event. */
   readonly port?: undefined;
 }
+
 
 /**
  * An async device event. `type` discriminates: narrowing on it (or checking

@@ -17,7 +17,9 @@ export interface RegisterOptions {
 
 /** Where a peer may RDMA into: address and rkey, as sent to the peer. */
 export interface RemoteBuffer {
+  /** Start address as the peer's NIC must name it (a virtual address, not an offset). */
   address: bigint;
+  /** Remote key the peer puts in its RDMA work requests. */
   rkey: number;
   /** Length available from `address`. */
   length: number;
@@ -100,7 +102,13 @@ export class MemoryRegion implements Disposable {
     return this._native.inflight;
   }
 
-  /** What a peer needs to RDMA into `[offset, offset + length)` of this region. */
+  /**
+   * What a peer needs to RDMA into `[offset, offset + length)` of this region
+   * (default: the whole region). Send it over any channel (rdma_cm private
+   * data, a SEND, TCP); the peer may use it only within the region's access rights.
+   * @throws RangeError when the range does not fit in the region.
+   */
+
   remote(offset = 0, length?: number): RemoteBuffer {
     if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > this.length) {
       throw new RangeError(`MemoryRegion.remote: offset must be an integer in [0, ${this.length}]`);

@@ -53,7 +53,15 @@ export class MemoryWindow implements Disposable {
   }
 
   /** What a peer needs to RDMA into the bound window. */
-  remote(): { address: bigint; rkey: number; length: number } {
+  remote(): {
+    /** Start of the bound range, as the peer names it. */
+    address: bigint;
+    /** The window's current remote key. */
+    rkey: number;
+    /** Bound length in bytes. */
+    length: number;
+  } {
+
     return { address: this.#base, rkey: this.rkey, length: this.#length };
   }
 

@@ -45,7 +45,9 @@ export interface QpOptions {
   recvCq?: CompletionQueue;
   /** Take receives from this shared receive queue (the QP then has no receive queue of its own). */
   srq?: SharedReceiveQueue;
+  /** Queue depths and limits. Defaults: 128 work requests each way, one SGE each, no inline data. */
   cap?: QpCap;
+
   /** Signal every send, whatever its `signaled` flag. Default false. */
   sqSigAll?: boolean;
 }
@@ -115,64 +117,147 @@ export interface ConnectOptions {
   maxDestRdAtomic?: number;
 }
 
-/** Address vector attributes (`ibv_ah_attr`) for {@link QpAttributes}. */
+/** Address vector attributes (`ibv_ah_attr`) for {@link QpAttributes}: how to reach the peer. */
 export interface AhAttributes {
+  /** Destination LID (InfiniBand; 0 on RoCE). */
   dlid?: number;
+  /** Service level, 0-15. */
   sl?: number;
+  /** Low LID bits of the source path, with LMC (IB only). */
   srcPathBits?: number;
+  /** Injection rate limit code (`ibv_rate`); 0 = port speed. */
   staticRate?: number;
+  /** Local port the peer is reached through (1-based). */
   portNum?: number;
   /** Global routing header; required on RoCE. */
-  grh?: { dgid: string | Uint8Array; flowLabel?: number; sgidIndex?: number; hopLimit?: number; trafficClass?: number };
+  grh?: {
+    /** Destination GID, as text or 16 bytes. */
+    dgid: string | Uint8Array;
+    /** IPv6 flow label (20 bits). */
+    flowLabel?: number;
+    /** Index of the local GID to send from. */
+    sgidIndex?: number;
+    /** Hop limit / TTL. */
+    hopLimit?: number;
+    /** Traffic class / DSCP byte. */
+    trafficClass?: number;
+  };
 }
 
-/** QP attributes for {@link QueuePair.modify}: each present field is applied. */
+/**
+ * QP attributes for {@link QueuePair.modify}: each present field is applied.
+ * Which fields a transition requires follows the verbs spec (`ibv_modify_qp(3)`);
+ * a missing or extra one fails with EINVAL.
+ */
 export interface QpAttributes {
+  /** State to move to. */
   qpState?: QpState;
+  /** State the QP is assumed to be in (rarely needed). */
   curQpState?: QpState;
+  /** Path MTU in bytes (RTR). */
   pathMtu?: Mtu;
+  /** UD: the qkey this QP accepts (INIT). */
   qkey?: number;
+  /** First packet sequence number expected from the peer, 24 bits (RTR). */
   rqPsn?: number;
+  /** First packet sequence number this side sends, 24 bits (RTS). */
   sqPsn?: number;
+  /** The peer's QP number (RTR, RC/UC). */
   destQpNum?: number;
+  /** Rights peers get on this QP: `REMOTE_WRITE`, `REMOTE_READ`, `REMOTE_ATOMIC` (INIT). */
   access?: readonly Access[];
+  /** Partition key index (INIT). */
   pkeyIndex?: number;
+  /** Local port, 1-based (INIT). */
   portNum?: number;
+  /** Where the peer is (RTR, RC/UC). */
   ahAttr?: AhAttributes;
+  /** Local ACK timeout code: 4.096 µs * 2^timeout, 0 = infinite (RTS, RC). */
   timeout?: number;
+  /** Retries after a timeout before the QP errors (RTS, RC; 0-7). */
   retryCnt?: number;
+  /** Retries after a receiver-not-ready NAK; 7 = forever (RTS, RC). */
   rnrRetry?: number;
+  /** RNR NAK timer code this side asks senders to wait (RTR, RC). */
   minRnrTimer?: number;
+  /** RDMA READ / atomic requests this side may have in flight (RTS, RC). */
   maxRdAtomic?: number;
+  /** RDMA READ / atomic requests this side serves at once (RTR, RC). */
   maxDestRdAtomic?: number;
 }
 
-/** What {@link QueuePair.query} returns. */
+/** What {@link QueuePair.query} returns: the fields of {@link QpAttributes} as the device holds them. */
 export interface QpInfo {
+  /** Current state. */
   qpState: QpState;
+  /** Path MTU in bytes. */
   pathMtu: Mtu;
+  /** UD: the qkey this QP accepts. */
   qkey: number;
+  /** Next packet sequence number expected from the peer. */
   rqPsn: number;
+  /** Next packet sequence number to send. */
   sqPsn: number;
+  /** The peer's QP number (RC/UC). */
   destQpNum: number;
+  /** Rights peers have on this QP. */
   access: Access[];
+  /** Partition key index. */
   pkeyIndex: number;
+  /** Local port (1-based). */
   portNum: number;
+  /** Local ACK timeout code (4.096 µs * 2^timeout). */
   timeout: number;
+  /** Transport retry count. */
   retryCnt: number;
+  /** Receiver-not-ready retry count (7 = forever). */
   rnrRetry: number;
+  /** RNR NAK timer code. */
   minRnrTimer: number;
+  /** RDMA READ / atomic requests in flight as initiator. */
   maxRdAtomic: number;
+  /** RDMA READ / atomic requests served as responder. */
   maxDestRdAtomic: number;
+  /** Whether every send request generates a completion. */
   sqSigAll: boolean;
+  /** Actual capacities. */
   cap: Required<QpCap>;
-  ahAttr: { dlid: number; sl: number; srcPathBits: number; staticRate: number; portNum: number; grh?: { dgid: string; flowLabel: number; sgidIndex: number; hopLimit: number; trafficClass: number } };
+  /** Where the peer is. */
+  ahAttr: {
+    /** Destination LID (0 on RoCE). */
+    dlid: number;
+    /** Service level. */
+    sl: number;
+    /** Source path bits. */
+    srcPathBits: number;
+    /** Static rate code. */
+    staticRate: number;
+    /** Local port. */
+    portNum: number;
+    /** Global routing header, when one is used (always on RoCE). */
+    grh?: {
+      /** Destination GID in text form. */
+      dgid: string;
+      /** Flow label. */
+      flowLabel: number;
+      /** Local GID index. */
+      sgidIndex: number;
+      /** Hop limit. */
+      hopLimit: number;
+      /** Traffic class. */
+      trafficClass: number;
+    };
+  };
 }
 
 const POSTABLE_SEND = new Set<QpState>(['RTS', 'SQD', 'SQE', 'ERR']);
 const POSTABLE_RECV = new Set<QpState>(['INIT', 'RTR', 'RTS', 'SQD', 'SQE', 'ERR']);
 
-/** Validates a peer's endpoint (it may come from the network). */
+/**
+ * Validates a peer's endpoint (it may come from the network) and returns it
+ * typed. `method` prefixes the error messages.
+ * @throws TypeError / RangeError naming the bad field.
+ */
 export function checkEndpoint(method: string, value: unknown): Endpoint {
   const e = obj<Partial<Endpoint>>(method, 'remote endpoint', value);
   int(method, 'remote.qpn', e.qpn, 1, 0xffffff);
@@ -200,8 +285,11 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
   /** @internal */ readonly _native: NativeQueuePair;
   /** The protection domain it lives in. */
   readonly pd: ProtectionDomain;
+  /** Transport: `'RC'` reliable connected, `'UC'` unreliable connected, `'UD'` unreliable datagram. */
   readonly type: QpType;
+  /** Where completions of send work requests go. */
   readonly sendCq: CompletionQueue;
+  /** Where completions of receive work requests go (may be {@link sendCq}). */
   readonly recvCq: CompletionQueue;
   /** The SRQ it receives from, or null. */
   readonly srq: SharedReceiveQueue | null;
@@ -257,7 +345,12 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
   }
 
   /** Send and receive work requests posted whose completions have not been reaped yet. */
-  get outstanding(): { send: number; recv: number } {
+  get outstanding(): {
+    /** Send work requests in flight. */
+    send: number;
+    /** Receive work requests posted and not yet completed (0 with an SRQ). */
+    recv: number;
+  } {
     return this._native.outstanding;
   }
 
@@ -301,6 +394,7 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
   /**
    * Makes a UD QP usable: `RESET -> INIT -> RTR -> RTS` with its qkey. UD
    * QPs have no peer; each send names its destination (`ud` in {@link SendWr}).
+   * @throws TypeError on a non-UD QP; {@link RdmaError} when a transition fails.
    */
   activate(options: ActivateOptions = {}): QueuePair<'ready'> {
     const m = 'QueuePair.activate';
@@ -319,6 +413,10 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
   /**
    * Connects to a peer's endpoint: `RESET -> INIT -> RTR -> RTS`. Calls
    * {@link endpoint} first if you have not. Returns this QP, typed ready.
+   * Both sides must connect before either sends: until the peer reaches RTR
+   * its device drops (RC: NAKs) our packets.
+   * @throws TypeError on a UD QP or a malformed endpoint; {@link RdmaError}
+   * (`EINVAL` from `ibv_modify_qp`) when a transition is refused.
    */
   connect(remote: Endpoint, options: ConnectOptions = {}): QueuePair<'ready'> {
     const m = 'QueuePair.connect';
@@ -393,7 +491,10 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     return this as QueuePair<'ready'>;
   }
 
-  /** Applies the given attributes (`ibv_modify_qp`); only present fields are set. */
+  /**
+   * Applies the given attributes (`ibv_modify_qp`); only present fields are set.
+   * @throws {@link RdmaError} `EINVAL` for an illegal transition or attribute set, `EBADF` when closed.
+   */
   modify(attributes: QpAttributes): void {
     const m = 'ibv_modify_qp';
     assertOpen(this.closed, m, 'QueuePair');
@@ -491,7 +592,13 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
     this._native.postSend(count, bank);
   }
 
-  /** Posts one receive work request or a chain of them. */
+  /**
+   * Posts one receive work request or a chain of them (`ibv_post_recv`). Each
+   * buffer stays referenced until its completion is reaped.
+   * @throws TypeError when the QP receives through an SRQ; {@link RdmaError}
+   * `EINVAL` before INIT, `EBADF` when closed; RangeError above the queue depth.
+   */
+
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_recv';
     if (this.srq) throw new TypeError(`${m}: QP ${this.qpn} receives through its SRQ; post to the SRQ`);

@@ -125,10 +125,15 @@ export class RegistrationCache implements Disposable {
   readonly pd: ProtectionDomain;
   /** Rights of every region (see {@link RegistrationCacheOptions.access}). */
   readonly access: readonly Access[];
+  /** Cached regions at most (see {@link RegistrationCacheOptions.maxEntries}). */
   readonly maxEntries: number;
+  /** Pinned bytes at most (see {@link RegistrationCacheOptions.maxBytes}). */
   readonly maxBytes: number;
+  /** Largest ArrayBuffer it registers, in bytes (see {@link RegistrationCacheOptions.maxRegion}). */
   readonly maxRegion: number;
+  /** Acquisitions before an ArrayBuffer is registered (see {@link RegistrationCacheOptions.registerOnUse}). */
   readonly registerOnUse: number;
+
 
   // Map order is use order: the first entry is the least recently used.
   // The Map holds its ArrayBuffers strongly, as the regions do anyway (a

@@ -25,8 +25,13 @@ export class SharedReceiveQueue implements Disposable {
   /** @internal */ readonly _native: NativeSharedReceiveQueue;
   /** The protection domain it lives in. */
   readonly pd: ProtectionDomain;
-  /** Actual capacity. */
-  readonly cap: Readonly<{ maxWr: number; maxSge: number }>;
+  /** Actual capacity (the device may round up what was asked). */
+  readonly cap: Readonly<{
+    /** Receive work requests it holds. */
+    maxWr: number;
+    /** Scatter/gather entries per work request. */
+    maxSge: number;
+  }>;
   #recv: RecvDescriptors;
 
   /** @internal Use {@link ProtectionDomain.createSrq}. */
@@ -50,7 +55,11 @@ export class SharedReceiveQueue implements Disposable {
     return this._native.closed;
   }
 
-  /** Posts one receive or a chain of them; any QP attached may consume them. */
+  /**
+   * Posts one receive or a chain of them (`ibv_post_srq_recv`); any QP
+   * attached may consume them.
+   * @throws RangeError above the SRQ depth; {@link RdmaError} `EBADF` when closed.
+   */
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_srq_recv';
     // The addon refuses a closed SRQ (EBADF) and closed regions.
@@ -72,8 +81,16 @@ export class SharedReceiveQueue implements Disposable {
     this._native.modify(obj('ibv_modify_srq', 'attributes', attributes));
   }
 
-  /** Current attributes from the device. */
-  query(): { maxWr: number; maxSge: number; srqLimit: number } {
+  /** Current attributes from the device (`ibv_query_srq`). */
+  query(): {
+    /** Receive work requests it holds. */
+    maxWr: number;
+    /** Scatter/gather entries per work request. */
+    maxSge: number;
+    /** Armed limit; 0 once `SRQ_LIMIT_REACHED` fired (or when never armed). */
+    srqLimit: number;
+  } {
+
     assertOpen(this.closed, 'ibv_query_srq', 'SharedReceiveQueue');
     return this._native.query();
   }
