@@ -8,12 +8,18 @@ import { constants } from 'node:os';
 
 /** An error of an SDP socket or server. */
 export interface SdpError extends Error {
+  /** Node's error code, e.g. `'ECONNREFUSED'`, `'ECONNRESET'`, `'ETIMEDOUT'`, `'EPROTO'`. */
   code: string;
+  /** Negative errno, as Node's system errors (0 when the code has no errno). */
   errno: number;
+  /** The operation that failed: `'connect'`, `'listen'`, `'write'`, `'read'`... */
   syscall: string;
+  /** The remote (or listen) address involved, when known. */
   address?: string;
+  /** The port involved, when known. */
   port?: number;
 }
+
 
 export function sdpError(code: string, syscall: string, detail?: string, where?: { address?: string; port?: number }): SdpError {
   const at = where?.address !== undefined ? ` ${where.address}${where.port !== undefined ? `:${where.port}` : ''}` : '';

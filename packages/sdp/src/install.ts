@@ -19,7 +19,9 @@ import { connect, type ConnectOptions } from './socket.js';
 
 /** A connection or listen target. `host` is undefined for "every interface". */
 export interface Target {
+  /** Host name or address as the caller gave it (`'localhost'` when omitted on connect). */
   host: string | undefined;
+  /** Port number. */
   port: number;
 }
 
@@ -29,8 +31,11 @@ export interface Target {
  */
 export type Match = ((target: Target) => boolean) | ReadonlyArray<string | number>;
 
+/** Options of {@link install}. */
 export interface InstallOptions {
+  /** Which connections and servers go over SDP; the rest stay on TCP. */
   match: Match;
+
   /** Options given to every SDP socket/server made by the hook (ring size, device, ...). */
   socket?: Omit<ConnectOptions, 'port' | 'host'>;
 }

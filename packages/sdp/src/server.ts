@@ -21,15 +21,19 @@ const debug = debuglog('sdp');
 export interface ServerOptions extends SocketOptions {
   /** Set `noDelay` on accepted sockets. */
   noDelay?: boolean;
+  /** Enable keepalive probes on accepted sockets. */
   keepAlive?: boolean;
+  /** With `keepAlive`: ms between probes of an idle peer (at least 1000). */
   keepAliveInitialDelay?: number;
 }
 
 /** Options of {@link Server.listen} (as `net.ListenOptions`). */
 export interface ListenOptions {
+  /** Port to listen on; default 0 picks a free one (read it from {@link Server.address}). */
   port?: number;
   /** Default `'0.0.0.0'`: every RDMA-capable interface. */
   host?: string;
+  /** Connection requests the kernel queues before refusing. Default 511, as `net`. */
   backlog?: number;
 }
 
@@ -40,6 +44,12 @@ type ServerEvents = {
   error: [err: Error];
 };
 
+/**
+ * Accepts SDP connections, as `net.Server`: `'listening'`,
+ * `'connection'(socket)`, `'close'`, `'error'` (e.g. `EADDRINUSE`). Create
+ * one with {@link createServer}. Peers speaking another protocol version are
+ * refused (they get `ECONNREFUSED`).
+ */
 export class Server extends EventEmitter<ServerEvents> {
   /** Refuse connections beyond this many (as `net.Server.maxConnections`). */
   maxConnections: number | undefined;
@@ -50,6 +60,10 @@ export class Server extends EventEmitter<ServerEvents> {
   #closing = false;
   #unrefed = false;
 
+  /**
+   * Same as {@link createServer}.
+   * @throws TypeError / RangeError for a bad option.
+   */
   constructor(options: ServerOptions = {}, onConnection?: (socket: SdpSocket) => void) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('createServer: options must be an object');
@@ -148,19 +162,23 @@ export class Server extends EventEmitter<ServerEvents> {
     return this;
   }
 
+  /** Undo {@link unref}: the listening server keeps the process alive again (the default). */
   ref(): this {
     this.#unrefed = false;
     this.#listener?.ref();
     return this;
   }
 
+  /** Let the process exit while the server is listening, as `net.Server.unref`. */
   unref(): this {
     this.#unrefed = true;
     this.#listener?.unref();
     return this;
   }
 
+  /** Closes the server and waits for `'close'` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
+
     if (!this.listening) return;
     await new Promise<void>((resolve) => this.close(() => resolve()));
   }

@@ -20,7 +20,9 @@ const debug = debuglog('sdp');
 export interface SocketOptions extends LinkOptions {
   /** Keep the writable side open after the peer ends (default false, as in `net`). */
   allowHalfOpen?: boolean;
+  /** Bytes buffered for reading before the socket stops taking data from its ring (stream default 16 KiB). */
   readableHighWaterMark?: number;
+  /** Bytes buffered for writing before `write()` returns false (stream default 16 KiB). */
   writableHighWaterMark?: number;
   /** Abort the socket (`destroy(signal.reason)`) when this signal aborts. */
   signal?: AbortSignal;
@@ -28,6 +30,7 @@ export interface SocketOptions extends LinkOptions {
 
 /** Options of {@link connect} (as `net.TcpNetConnectOpts`). */
 export interface ConnectOptions extends SocketOptions {
+  /** The server's port, 1-65535 (rdma_cm's TCP port space, separate from TCP's ports). */
   port: number;
   /** Default `'localhost'`: resolved, then reached over the RDMA device owning the route. */
   host?: string;
@@ -37,15 +40,21 @@ export interface ConnectOptions extends SocketOptions {
   timeout?: number;
   /** Bound on the whole connection set-up (resolution + handshake); default 30 s -> ETIMEDOUT. */
   connectTimeout?: number;
+  /** Call {@link SdpSocket.setNoDelay} once connected. */
   noDelay?: boolean;
+  /** Enable keepalive probes once connected ({@link SdpSocket.setKeepAlive}). */
   keepAlive?: boolean;
+  /** With `keepAlive`: ms between probes of an idle peer (at least 1000). */
   keepAliveInitialDelay?: number;
 }
 
 /** Address of a socket end, as `net.Socket.address()`. */
 export interface AddressInfo {
+  /** Numeric IP address. */
   address: string;
+  /** `'IPv4'` or `'IPv6'`. */
   family: string;
+  /** Port. */
   port: number;
 }
 
@@ -62,6 +71,17 @@ const KEEPALIVE_MIN_MS = 1000;
 // Unsent bytes from which a batched flush waits for the next loop turn.
 const BULK_BYTES = 16 * 1024;
 
+/**
+ * A connected byte stream over RDMA with the `net.Socket` contract:
+ * `'connect'`, `'data'`, `'end'`, `'close'(hadError)`, `'error'`,
+ * `'timeout'`, backpressure (`write()` false, then `'drain'`), half-close
+ * with `allowHalfOpen`. Create one with {@link connect}, or get it from a
+ * {@link Server}'s `'connection'` event. The stream methods (`write`, `end`,
+ * `pipe`, `destroy`...) are Node's `stream.Duplex`.
+ *
+ * Errors are `net`-shaped ({@link SdpError}): `ECONNREFUSED`, `ETIMEDOUT`,
+ * `EHOSTUNREACH`, `ECONNRESET`, `EPROTO` when the peer breaks the protocol.
+ */
 export class SdpSocket extends Duplex {
   /** True while the connection is being set up (as `net.Socket.connecting`). */
   connecting = false;
@@ -85,6 +105,10 @@ export class SdpSocket extends Duplex {
   #unrefed = false;
   #reset = false;
 
+  /**
+   * An unconnected socket; {@link SdpSocket.connect} connects it.
+   * @throws TypeError / RangeError for a bad option, naming it.
+   */
   constructor(options: SocketOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('SdpSocket: options must be an object');
     checkLinkOptions('SdpSocket', options);
@@ -123,6 +147,7 @@ export class SdpSocket extends Duplex {
     return this.#link === undefined;
   }
 
+  /** Which directions are open, as `net.Socket.readyState`. */
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
@@ -131,18 +156,23 @@ export class SdpSocket extends Duplex {
     return 'closed';
   }
 
+  /** The peer's IP address; undefined before connecting. */
   get remoteAddress(): string | undefined {
     return this.#remote?.address;
   }
+  /** The peer's port; undefined before connecting. */
   get remotePort(): number | undefined {
     return this.#remote?.port;
   }
+  /** `'IPv4'` or `'IPv6'`; undefined before connecting. */
   get remoteFamily(): string | undefined {
     return this.#remote?.family;
   }
+  /** This side's IP address (on the RDMA device's interface); undefined before connecting. */
   get localAddress(): string | undefined {
     return this.#local?.address;
   }
+  /** This side's rdma_cm port; undefined before connecting. */
   get localPort(): number | undefined {
     return this.#local?.port;
   }
@@ -180,6 +210,7 @@ export class SdpSocket extends Duplex {
   /**
    * Emits `'timeout'` after `ms` without activity (0 disables), as
    * `net.Socket.setTimeout`; the socket stays open.
+   * @throws RangeError for a negative or non-finite `ms`.
    */
   setTimeout(ms: number, callback?: () => void): this {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`setTimeout: ms must be a non-negative number; got ${ms}`);
@@ -224,6 +255,8 @@ export class SdpSocket extends Duplex {
   /**
    * Connects this socket (as `net.Socket.connect`); usually called through
    * {@link connect}. Emits `'connect'` and `'ready'`, or `'error'`.
+   * @throws {@link SdpError} `EISCONN` when already connected or connecting;
+   * RangeError (`ERR_SOCKET_BAD_PORT`) for a bad port.
    */
   connect(options: ConnectOptions, listener?: () => void): this;
   connect(port: number, host?: string, listener?: () => void): this;
@@ -243,16 +276,19 @@ export class SdpSocket extends Duplex {
 
   // ---- stream implementation -----------------------------------------
 
+  /** @hidden Node's stream implementation hook. */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#pending = { chunks: [chunk], index: 0, offset: 0, zeroCopy: false, cb };
     this.#pump();
   }
 
+  /** @hidden Node's stream implementation hook. */
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
     this.#pending = { chunks: chunks.map((c) => c.chunk), index: 0, offset: 0, zeroCopy: false, cb };
     this.#pump();
   }
 
+  /** @hidden Node's stream implementation hook. */
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.#link) {
       this.#finalCb = cb; // after connecting
@@ -261,10 +297,12 @@ export class SdpSocket extends Duplex {
     this.#link.finish((err) => cb(err));
   }
 
+  /** @hidden Node's stream implementation hook. */
   override _read(): void {
     this.#link?.resume();
   }
 
+  /** @hidden Node's stream implementation hook. */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#keepAlive) clearInterval(this.#keepAlive);
@@ -459,7 +497,12 @@ function normalizeConnectArgs(
   return { options: { ...options, port }, listener };
 }
 
-/** Opens an SDP connection to `host:port` (as `net.connect`). */
+/**
+ * Opens an SDP connection to `host:port` (as `net.connect`). The socket
+ * emits `'connect'` when the handshake completes; failures arrive as
+ * `'error'` ({@link SdpError}), bad arguments throw at once.
+ */
+
 export function connect(options: ConnectOptions, listener?: () => void): SdpSocket;
 export function connect(port: number, host?: string, listener?: () => void): SdpSocket;
 export function connect(port: number, listener?: () => void): SdpSocket;

@@ -43,7 +43,9 @@ export function resolveTiming(asked: Timing | undefined, env: NodeJS.ProcessEnv 
 
 /** What qemu gets for a mode, and what the figures it gives mean. */
 export interface TimingPlan {
+  /** The timing mode this plan implements. */
   timing: Timing;
+
   /** Deterministic mode needs TCG: icount does not exist under KVM. */
   forceTcg: boolean;
   /** vCPUs of the VM. */

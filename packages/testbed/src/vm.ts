@@ -53,6 +53,7 @@ export interface VmOptions {
   timeoutMs?: number;
   /** Receives progress lines (boot time...). Default: stderr, unless `quiet`. */
   log?: (line: string) => void;
+  /** No progress lines on stderr (ignored when `log` is given). Default false. */
   quiet?: boolean;
 }
 
@@ -131,7 +132,13 @@ let accelChoice: { accel: Acceleration; why: string } | undefined;
  * some nested hosts expose `/dev/kvm` without it, and a guest there either
  * dies on start (qemu asserts setting an MSR) or hangs at boot.
  */
-export function acceleration(): { accel: Acceleration; why: string } {
+export function acceleration(): {
+  /** `'kvm'` or `'tcg'` (emulation). */
+  accel: Acceleration;
+  /** Why, in a few words, e.g. `'RDMAJS_TESTBED_ACCEL'` or `'no usable /dev/kvm'`. */
+  why: string;
+} {
+
   if (accelChoice) return accelChoice;
   const forced = process.env.RDMAJS_TESTBED_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return (accelChoice = { accel: forced, why: 'RDMAJS_TESTBED_ACCEL' });
