@@ -24,6 +24,7 @@ export type MpErrorCode = 'ETRUNC' | 'EPEERDEAD' | 'ETIMEDOUT' | 'ECANCELED' | '
 
 /** Context carried by an {@link MpError}; every field but `code` is optional. */
 export interface MpErrorProps {
+  /** What went wrong (see {@link MpErrorCode}). */
   code: MpErrorCode;
   /** The other rank involved (the message's source for a receive, the destination for a send). */
   peer?: number;
@@ -39,11 +40,17 @@ export interface MpErrorProps {
 
 /** A message-passing operation failed; `message` reads `"<CODE>: <detail>"`. */
 export class MpError extends Error {
+  /** What went wrong (see {@link MpErrorCode}). */
   readonly code: MpErrorCode;
+  /** The other rank involved, when there is one. */
   readonly peer?: number;
+  /** The message's tag, when the error is about one message. */
   readonly tag?: number;
+  /** For `'ETRUNC'`: the message's real length in bytes. */
   readonly length?: number;
+  /** For `'ETRUNC'`: the receive buffer's length in bytes. */
   readonly capacity?: number;
+
 
   /** Never throws. */
   constructor(props: MpErrorProps, detail: string) {

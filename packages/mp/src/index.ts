@@ -25,6 +25,7 @@
  * Errors: operations reject with {@link MpError} (`code` `'ETRUNC'`,
  * `'EPEERDEAD'`, ...); bad arguments throw `TypeError`/`RangeError` at once.
  * See docs/mp.md for the protocols and the failure model.
+ * @document ../README.md
  * @module @rdmajs/mp
  */
 export { init, type InitOptions } from './init.js';

@@ -42,6 +42,7 @@ export { truncationError };
 
 /** A receive the engine holds in its posted queue (or held, once matched or cancelled). */
 export interface PostedReceive<R> {
+  /** Always `'receive'`: tells a ticket from an {@link UnexpectedMessage}. */
   readonly kind: 'receive';
   /** As posted: a rank or `ANY_SOURCE`. */
   readonly source: number;
@@ -55,7 +56,9 @@ export interface PostedReceive<R> {
 
 /** A message that arrived before its receive, as handed back when a receive takes it. */
 export interface UnexpectedMessage<M> extends Envelope {
+  /** Always `'message'`: tells it from a {@link PostedReceive}. */
   readonly kind: 'message';
+
   /** Arrival order: smaller arrived earlier. */
   readonly seq: number;
   /** The caller's payload given to {@link MatchingEngine.deliver}. */

@@ -55,7 +55,9 @@ export interface Received extends Status {
 
 /** The envelope of a message as the matching engine sees it. */
 export interface Envelope {
+  /** The sender's rank. */
   readonly source: Rank;
+  /** The message's tag. */
   readonly tag: Tag;
   /** Payload length in bytes (for a rendezvous announcement, the announced length). */
   readonly length: number;
@@ -63,7 +65,9 @@ export interface Envelope {
 
 /** A rendezvous address of the job's root (`RDMAJS_MP_ROOT=host:port`). */
 export interface HostPort {
+  /** Host name or IP address. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 
@@ -72,13 +76,17 @@ export type Launcher = 'rdmajs-run' | 'ompi' | 'pmi' | 'pmix' | 'slurm' | 'singl
 
 /** This process's place in the job, as the launcher's environment tells it. */
 export interface LaunchEnv {
+  /** This process's rank in the job, in `[0, size)`. */
   rank: Rank;
+  /** Number of ranks in the job. */
   size: number;
   /** Index among the ranks on this host (the launcher's value, or `rank` when it gives none). */
   localRank: number;
   /** Number of ranks on this host, when the launcher says. */
   localSize?: number;
+  /** Which launcher's variables these values came from. */
   launcher: Launcher;
+
   /** Where rank 0 (or the launcher) serves the endpoint exchange, when the environment names it. */
   root?: HostPort;
 }

@@ -14,6 +14,7 @@
  * completion channel on the libuv loop: no thread, no busy loop unless
  * `busyPollUs` asks for one. {@link install} routes unmodified `net`/`http`
  * code over SDP.
+ * @document ../README.md
  * @module @rdmajs/sdp
  */
 export { SdpSocket, connect, createConnection, type AddressInfo, type ConnectOptions, type SocketOptions } from './socket.js';

@@ -27,6 +27,7 @@
  *   b: { command: ['sh', '-c', 'sleep 2; rping -c -a 10.9.1.1 -C 3'] }, // give A's server time to listen
  * });
  * ```
+ * @document ../README.md
  * @module @rdmajs/testbed
  */
 export { activeRdmaDevices, hasRdmaDevice } from './detect.js';

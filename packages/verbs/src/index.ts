@@ -20,6 +20,7 @@
  * Lifetimes: every child holds its parent; closing a parent closes its
  * children first (QPs, then MRs, then the PD...). `close()` twice is harmless,
  * and every class supports `using` (`Symbol.dispose`).
+ * @document ../README.md
  * @module @rdmajs/verbs
  */
 import { native } from './native.js';

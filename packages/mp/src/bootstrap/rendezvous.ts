@@ -74,8 +74,11 @@ export interface ExchangeOptions extends RendezvousOptions {
  * error; {@link close} always resolves.
  */
 export interface Rendezvous {
+  /** This process's rank; rank 0 is the root that serves the exchange. */
   readonly rank: number;
+  /** Number of ranks taking part. */
   readonly size: number;
+
   /** Rank 0: where it listens (with the real port when it asked for port 0). Others: the root they connected to. */
   readonly address: HostPort | undefined;
   /**

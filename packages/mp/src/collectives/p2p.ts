@@ -51,15 +51,24 @@ export interface PointToPoint {
 
 /** Tags each collective family uses inside the collective context. */
 export const COLLECTIVE_TAGS = {
+  /** {@link barrier}. */
   barrier: 1,
+  /** {@link bcast} and its variants. */
   bcast: 2,
+  /** {@link reduce}. */
   reduce: 3,
+  /** {@link allreduce} and its variants. */
   allreduce: 4,
+  /** {@link allgather}. */
   allgather: 5,
+  /** {@link gather}. */
   gather: 6,
+  /** {@link scatter}. */
   scatter: 7,
+  /** {@link alltoall}. */
   alltoall: 8,
 } as const;
+
 
 /** Tags reserved per collective call (see {@link offsetTags}). */
 export const COLLECTIVE_TAG_SPAN = 16;

@@ -15,10 +15,14 @@ import { checkP2p, type PointToPoint } from './p2p.js';
 
 /** One rank's row of the split table. */
 export interface SplitEntry {
+  /** The group it asks for (non-negative int32), or {@link UNDEFINED_COLOR}. */
   color: number;
+  /** Orders the ranks within the group (int32; ties keep old rank order). */
   key: number;
+  /** Its rank in the old communicator. */
   rank: Rank;
 }
+
 
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;

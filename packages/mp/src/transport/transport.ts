@@ -59,7 +59,8 @@ export interface TransportHandler {
   onPeerFailure(peer: number, err: MpError): void;
 }
 
-/** Tunables of {@link VerbsTransport}. */
+/** Tunables of the verbs transport under a communicator; pass them to {@link init} (they are part of {@link InitOptions}). */
+
 export interface TransportOptions {
   /** Largest eager payload; larger messages use rendezvous. Default and maximum {@link DEFAULT_EAGER_LIMIT}. */
   eagerLimit?: number;
