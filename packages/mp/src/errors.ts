@@ -51,7 +51,6 @@ export class MpError extends Error {
   /** For `'ETRUNC'`: the receive buffer's length in bytes. */
   readonly capacity?: number;
 
-
   /** Never throws. */
   constructor(props: MpErrorProps, detail: string) {
     super(`${props.code}: ${detail}`, props.cause === undefined ? undefined : { cause: props.cause });

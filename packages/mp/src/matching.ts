@@ -58,7 +58,6 @@ export interface PostedReceive<R> {
 export interface UnexpectedMessage<M> extends Envelope {
   /** Always `'message'`: tells it from a {@link PostedReceive}. */
   readonly kind: 'message';
-
   /** Arrival order: smaller arrived earlier. */
   readonly seq: number;
   /** The caller's payload given to {@link MatchingEngine.deliver}. */

@@ -86,7 +86,6 @@ export interface LaunchEnv {
   localSize?: number;
   /** Which launcher's variables these values came from. */
   launcher: Launcher;
-
   /** Where rank 0 (or the launcher) serves the endpoint exchange, when the environment names it. */
   root?: HostPort;
 }

@@ -20,7 +20,6 @@ export interface SdpError extends Error {
   port?: number;
 }
 
-
 export function sdpError(code: string, syscall: string, detail?: string, where?: { address?: string; port?: number }): SdpError {
   const at = where?.address !== undefined ? ` ${where.address}${where.port !== undefined ? `:${where.port}` : ''}` : '';
   const err = new Error(`${syscall} ${code}${at}${detail ? ` (${detail})` : ''}`) as SdpError;

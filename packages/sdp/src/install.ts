@@ -35,7 +35,6 @@ export type Match = ((target: Target) => boolean) | ReadonlyArray<string | numbe
 export interface InstallOptions {
   /** Which connections and servers go over SDP; the rest stay on TCP. */
   match: Match;
-
   /** Options given to every SDP socket/server made by the hook (ring size, device, ...). */
   socket?: Omit<ConnectOptions, 'port' | 'host'>;
 }

@@ -178,7 +178,6 @@ export class Server extends EventEmitter<ServerEvents> {
 
   /** Closes the server and waits for `'close'` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
-
     if (!this.listening) return;
     await new Promise<void>((resolve) => this.close(() => resolve()));
   }

@@ -502,7 +502,6 @@ function normalizeConnectArgs(
  * emits `'connect'` when the handshake completes; failures arrive as
  * `'error'` ({@link SdpError}), bad arguments throw at once.
  */
-
 export function connect(options: ConnectOptions, listener?: () => void): SdpSocket;
 export function connect(port: number, host?: string, listener?: () => void): SdpSocket;
 export function connect(port: number, listener?: () => void): SdpSocket;

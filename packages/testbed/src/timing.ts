@@ -45,7 +45,6 @@ export function resolveTiming(asked: Timing | undefined, env: NodeJS.ProcessEnv 
 export interface TimingPlan {
   /** The timing mode this plan implements. */
   timing: Timing;
-
   /** Deterministic mode needs TCG: icount does not exist under KVM. */
   forceTcg: boolean;
   /** vCPUs of the VM. */

@@ -138,7 +138,6 @@ export function acceleration(): {
   /** Why, in a few words, e.g. `'RDMAJS_TESTBED_ACCEL'` or `'no usable /dev/kvm'`. */
   why: string;
 } {
-
   if (accelChoice) return accelChoice;
   const forced = process.env.RDMAJS_TESTBED_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return (accelChoice = { accel: forced, why: 'RDMAJS_TESTBED_ACCEL' });

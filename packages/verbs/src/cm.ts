@@ -840,9 +840,7 @@ export class Listener<T extends CmType = 'RC'> implements AsyncIterable<Connecti
  * Starts listening on `host:port` (RC by default; `type: 'UD'` for UD).
  * Rejects with an {@link RdmaError} from `rdma_bind_addr`: `EADDRINUSE` if
  * the port is taken, another code when `host` is not an address of an RDMA device.
-
  */
-
 export function listen(options: ListenOptions & { type: 'UD' }): Promise<Listener<'UD'>>;
 export function listen(options: ListenOptions & { type?: 'RC' }): Promise<Listener<'RC'>>;
 export function listen(options: ListenOptions): Promise<Listener<'RC'> | Listener<'UD'>>;

@@ -37,9 +37,11 @@ const F_DLID_PATH_BITS = 11;
 export interface WorkCompletion {
   /** The `id` given when the work request was posted. */
   id: bigint;
-  /** `'SUCCESS'`, or why the work request failed; see {@link wcStatusText}. After an error the QP is in ERR and its other requests flush with `'WR_FLUSH_ERR'`. */
+  /**
+   * `'SUCCESS'`, or why the work request failed (see {@link wcStatusText}).
+   * After an error the QP is in ERR and its other requests flush with `'WR_FLUSH_ERR'`.
+   */
   status: WcStatus;
-
   /** True when `status === 'SUCCESS'`. */
   ok: boolean;
   /** What completed. Undefined by the verbs spec when the status is an error. */

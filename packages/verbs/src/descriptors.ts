@@ -27,7 +27,6 @@ export interface RemoteTarget {
   /** The peer's remote key for that memory ({@link MemoryRegion.rkey} or {@link MemoryWindow.rkey} on its side). */
   rkey: number;
   /** Added to `address`; default 0. */
-
   offset?: number;
 }
 

@@ -315,7 +315,6 @@ export class Context extends EventEmitter<ContextEventMap> implements Disposable
    * @throws RangeError for `entries` out of range; {@link RdmaError} `EBADF`
    * when closed, `EINVAL` when `entries` exceeds {@link DeviceAttributes.maxCqe}.
    */
-
   createCq(options: CqOptions = {}): CompletionQueue {
     const m = 'ibv_create_cq';
     assertOpen(this.closed, m, 'Context');

@@ -96,7 +96,6 @@ export interface ResourceAsyncEvent {
   readonly port?: undefined;
 }
 
-
 /**
  * An async device event. `type` discriminates: narrowing on it (or checking
  * `qpNum` / `port` against `undefined`) gives the typed fields.

@@ -108,7 +108,6 @@ export class MemoryRegion implements Disposable {
    * data, a SEND, TCP); the peer may use it only within the region's access rights.
    * @throws RangeError when the range does not fit in the region.
    */
-
   remote(offset = 0, length?: number): RemoteBuffer {
     if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > this.length) {
       throw new RangeError(`MemoryRegion.remote: offset must be an integer in [0, ${this.length}]`);

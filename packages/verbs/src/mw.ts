@@ -61,7 +61,6 @@ export class MemoryWindow implements Disposable {
     /** Bound length in bytes. */
     length: number;
   } {
-
     return { address: this.#base, rkey: this.rkey, length: this.#length };
   }
 

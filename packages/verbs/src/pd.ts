@@ -41,6 +41,9 @@ export class ProtectionDomain implements Disposable {
    *
    * @param buffer Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer.
    * @param access Rights; `REMOTE_WRITE` and `REMOTE_ATOMIC` need `LOCAL_WRITE` too.
+   * @throws TypeError for a pooled, resizable or non-buffer argument; RangeError
+   * for an empty one; {@link RdmaError} from `ibv_reg_mr` (`EINVAL` for bad
+   * rights, `ENOMEM`/`EFAULT` when the memory cannot be pinned: check `ulimit -l`).
    */
   registerMemory(
     buffer: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
@@ -70,6 +73,9 @@ export class ProtectionDomain implements Disposable {
   /**
    * Creates a queue pair in this PD, in state RESET. It becomes usable for
    * sends through {@link QueuePair.connect} (RC, UC) or {@link QueuePair.activate} (UD).
+   * @throws TypeError / RangeError for bad options (e.g. no `sendCq`, an
+   * unknown `type`); {@link RdmaError} from `ibv_create_qp` (`EINVAL` when `cap`
+   * exceeds the device's limits, `ENOMEM`).
    */
   createQp(options: QpOptions): QueuePair<'prepared'> {
     assertOpen(this.closed, 'ibv_create_qp', 'ProtectionDomain');

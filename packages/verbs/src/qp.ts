@@ -47,7 +47,6 @@ export interface QpOptions {
   srq?: SharedReceiveQueue;
   /** Queue depths and limits. Defaults: 128 work requests each way, one SGE each, no inline data. */
   cap?: QpCap;
-
   /** Signal every send, whatever its `signaled` flag. Default false. */
   sqSigAll?: boolean;
 }
@@ -598,7 +597,6 @@ export class QueuePair<P extends QpPhase = QpPhase> implements Disposable {
    * @throws TypeError when the QP receives through an SRQ; {@link RdmaError}
    * `EINVAL` before INIT, `EBADF` when closed; RangeError above the queue depth.
    */
-
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     const m = 'ibv_post_recv';
     if (this.srq) throw new TypeError(`${m}: QP ${this.qpn} receives through its SRQ; post to the SRQ`);

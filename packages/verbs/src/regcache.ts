@@ -134,7 +134,6 @@ export class RegistrationCache implements Disposable {
   /** Acquisitions before an ArrayBuffer is registered (see {@link RegistrationCacheOptions.registerOnUse}). */
   readonly registerOnUse: number;
 
-
   // Map order is use order: the first entry is the least recently used.
   // The Map holds its ArrayBuffers strongly, as the regions do anyway (a
   // region keeps its memory alive until deregistered); it is bounded by

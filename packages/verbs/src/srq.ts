@@ -90,7 +90,6 @@ export class SharedReceiveQueue implements Disposable {
     /** Armed limit; 0 once `SRQ_LIMIT_REACHED` fired (or when never armed). */
     srqLimit: number;
   } {
-
     assertOpen(this.closed, 'ibv_query_srq', 'SharedReceiveQueue');
     return this._native.query();
   }

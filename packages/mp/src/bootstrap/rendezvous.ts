@@ -78,7 +78,6 @@ export interface Rendezvous {
   readonly rank: number;
   /** Number of ranks taking part. */
   readonly size: number;
-
   /** Rank 0: where it listens (with the real port when it asked for port 0). Others: the root they connected to. */
   readonly address: HostPort | undefined;
   /**

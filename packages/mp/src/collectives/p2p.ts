@@ -69,7 +69,6 @@ export const COLLECTIVE_TAGS = {
   alltoall: 8,
 } as const;
 
-
 /** Tags reserved per collective call (see {@link offsetTags}). */
 export const COLLECTIVE_TAG_SPAN = 16;
 

@@ -23,7 +23,6 @@ export interface SplitEntry {
   rank: Rank;
 }
 
-
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 

@@ -60,7 +60,6 @@ export interface TransportHandler {
 }
 
 /** Tunables of the verbs transport under a communicator; pass them to {@link init} (they are part of {@link InitOptions}). */
-
 export interface TransportOptions {
   /** Largest eager payload; larger messages use rendezvous. Default and maximum {@link DEFAULT_EAGER_LIMIT}. */
   eagerLimit?: number;
