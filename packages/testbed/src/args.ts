@@ -7,7 +7,7 @@
  * @module
  */
 import { TIMINGS, parseTiming } from './timing.js';
-import type { VmOptions } from './vm.js';
+import type { VmOptions } from './types.js';
 
 /** The options `run`, `auto` and `pair` take before the command. */
 export type CliFlags = Pick<VmOptions, 'memoryMiB' | 'cpus' | 'timeoutMs' | 'quiet' | 'timing'>;
@@ -15,7 +15,7 @@ export type CliFlags = Pick<VmOptions, 'memoryMiB' | 'cpus' | 'timeoutMs' | 'qui
 /** Separates host A's command from host B's in `pair`. */
 export const PAIR_SEPARATOR = '---';
 
-/** A command line `rdmajs-testbed` rejects: the CLI prints the message and exits {@link USAGE_EXIT_CODE}. */
+/** A command line `rdmajs-testbed` rejects: the CLI prints the message and exits 2 (`USAGE_EXIT_CODE`). */
 export class UsageError extends Error {
   /** Never throws. */
   constructor(message: string) {
@@ -23,9 +23,6 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
-
-/** Exit code of a usage error, as most Unix tools. */
-export const USAGE_EXIT_CODE = 2;
 
 /** What a subcommand's arguments ask for: `-h`/`--help`, or a run. */
 export type Parsed<T> = { help: true } | ({ help?: false } & T);

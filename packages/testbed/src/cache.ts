@@ -15,9 +15,10 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { logToStderr } from './log.js';
+
 // The initramfs /init, shipped as a plain shell script.
 const INIT_SCRIPT = fileURLToPath(new URL('../assets/init.sh', import.meta.url));
-
 
 /** What {@link prepare} produced. */
 export interface Testbed {
@@ -79,13 +80,14 @@ function checkHost(): void {
 
 /** The versioned package behind `linux-image-amd64`, e.g. `linux-image-6.1.0-56-amd64`. */
 function kernelPackage(log: (s: string) => void): string {
-  const find = () => /Depends: (linux-image-[0-9][^\s]*-amd64)\b/.exec(run('apt-cache', ['depends', 'linux-image-amd64']))?.[1];
-  let pkg: string | undefined;
-  try {
-    pkg = find();
-  } catch {
-    pkg = undefined;
-  }
+  const find = (): string | undefined => {
+    try {
+      return /Depends: (linux-image-[0-9][^\s]*-amd64)\b/.exec(run('apt-cache', ['depends', 'linux-image-amd64']))?.[1];
+    } catch {
+      return undefined;
+    }
+  };
+  let pkg = find();
   if (!pkg) {
     log('apt-cache knows no kernel package yet: running apt-get update');
     try {
@@ -94,11 +96,7 @@ function kernelPackage(log: (s: string) => void): string {
       const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' ');
       throw new Error(`rdmajs-testbed: apt-get update failed (${why}); run it as root (sudo apt-get update), then try again`);
     }
-    try {
-      pkg = find();
-    } catch {
-      pkg = undefined;
-    }
+    pkg = find();
   }
   if (!pkg) {
     throw new Error(`rdmajs-testbed: apt on ${distribution()} knows no linux-image-amd64 package: ${NEEDS_DEBIAN}; Ubuntu and other distributions' kernels are not supported.`);
@@ -162,7 +160,7 @@ export function cachedTestbed(): Testbed | undefined {
  * Safe to call concurrently and repeatedly.
  */
 export async function prepare(options: { log?: (line: string) => void } = {}): Promise<Testbed> {
-  const log = options.log ?? ((s: string) => process.stderr.write(`[rdmajs-testbed] ${s}\n`));
+  const log = options.log ?? logToStderr;
   const ready = cachedTestbed();
   if (ready) return ready;
   checkHost();

@@ -1,20 +1,24 @@
 #!/usr/bin/env node
 /**
  * rdmajs-testbed: a SoftRoCE VM on demand. `usage.ts` holds the help texts
- * (commands, options, environment, exit codes), `args.ts` the parsing.
+ * (commands, options, environment, exit codes), `args.ts` the parsing,
+ * `stdio.ts` what happens when the reader of the output goes away.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-import { USAGE_EXIT_CODE, UsageError, pairExitCode, parseNoArgs, parsePairArgs, parseRunArgs, prefixLines, type CliFlags } from './args.js';
-import { TESTBED_FAILED_EXIT_CODE, runOnHost } from './host.js';
+import { acceleration } from './accel.js';
+import { UsageError, pairExitCode, parseNoArgs, parsePairArgs, parseRunArgs, prefixLines, type CliFlags } from './args.js';
 import { cacheDir, cachedTestbed, prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
+import { TESTBED_FAILED_EXIT_CODE, USAGE_EXIT_CODE } from './exit-codes.js';
+import { runOnHost } from './host.js';
+import { logToStderr } from './log.js';
+import { runInTestbed, runInTestbedPair } from './run.js';
+import { exitQuietlyWhenOutputCloses } from './stdio.js';
 import { TIMING_ENV, resolveTiming, timingPlan } from './timing.js';
 import { COMMAND_HELP, USAGE } from './usage.js';
 import { packageVersion } from './version.js';
-import { acceleration, runInTestbed, runInTestbedPair } from './vm.js';
-
 
 async function runVm(opts: CliFlags & { command: string[] }): Promise<number> {
   const result = await runInTestbed({ ...opts, onOutput: (s) => process.stdout.write(s) });
@@ -32,7 +36,7 @@ async function runPair(opts: CliFlags & { a: string[]; b: string[] }): Promise<n
   if (!flags.quiet) {
     for (const host of ['a', 'b'] as const) {
       const r = result[host];
-      process.stderr.write(`[rdmajs-testbed] ${host}: exit ${r.exitCode}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${(r.totalMs / 1000).toFixed(1)} s\n`);
+      logToStderr(`${host}: exit ${r.exitCode}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${(r.totalMs / 1000).toFixed(1)} s`);
     }
   }
   return pairExitCode(result.a.exitCode, result.b.exitCode);
@@ -100,12 +104,10 @@ async function main(argv: string[]): Promise<number> {
       const host = activeRdmaDevices();
       if (host.length === 0) return runVm(opts);
       if (!opts.quiet) {
-        process.stderr.write(`[rdmajs-testbed] using this host's RDMA device(s): ${host.join(', ')}\n`);
-        if (resolveTiming(opts.timing) === 'deterministic') {
-          process.stderr.write('[rdmajs-testbed] timing: native hardware; deterministic timing applies only to the VM\n');
-        }
+        logToStderr(`using this host's RDMA device(s): ${host.join(', ')}`);
+        if (resolveTiming(opts.timing) === 'deterministic') logToStderr('timing: native hardware; deterministic timing applies only to the VM');
       }
-      return runOnHost(opts.command, { timeoutMs: opts.timeoutMs, log: (line) => process.stderr.write(`[rdmajs-testbed] ${line}\n`) });
+      return runOnHost(opts.command, { timeoutMs: opts.timeoutMs, log: logToStderr });
     }
     case 'prepare': {
       if (parseNoArgs(cmd, rest).help) return help(COMMAND_HELP.prepare);
@@ -130,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitQuietlyWhenOutputCloses();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {

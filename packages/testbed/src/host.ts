@@ -6,12 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
-/** Exit code when `--timeout` ran out (as timeout(1), and as in the VM). */
-export const TIMED_OUT_EXIT_CODE = 124;
-/** Exit code when the testbed itself failed (as timeout(1)'s own failure). */
-export const TESTBED_FAILED_EXIT_CODE = 125;
-/** Exit code when the command does not exist (as the shell's). */
-export const NOT_FOUND_EXIT_CODE = 127;
+import { NOT_FOUND_EXIT_CODE, TESTBED_FAILED_EXIT_CODE, TIMED_OUT_EXIT_CODE } from './exit-codes.js';
 
 /** Options of {@link runOnHost}. */
 export interface HostRunOptions {

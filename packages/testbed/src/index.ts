@@ -33,19 +33,7 @@
 export { activeRdmaDevices, hasRdmaDevice } from './detect.js';
 export { cacheDir, cachedTestbed, prepare, type Testbed } from './cache.js';
 export { DETERMINISTIC_CPUS, TIMINGS, TIMING_ENV, resolveTiming, timingPlan, type Timing, type TimingPlan } from './timing.js';
-export {
-  TESTBED_DEVICE,
-  TESTBED_IP,
-  TESTBED_PAIR_IPS,
-  acceleration,
-  runInTestbed,
-  runInTestbedPair,
-  type Acceleration,
-  type PairCommand,
-  type PairHost,
-  type PairOptions,
-  type PairResult,
-  type RunOptions,
-  type RunResult,
-  type VmOptions,
-} from './vm.js';
+export { TESTBED_DEVICE, TESTBED_IP, TESTBED_PAIR_IPS, type PairHost } from './addresses.js';
+export { acceleration, type Acceleration } from './accel.js';
+export { runInTestbed, runInTestbedPair } from './run.js';
+export type { PairCommand, PairOptions, PairResult, RunOptions, RunResult, VmOptions } from './types.js';

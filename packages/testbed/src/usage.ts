@@ -3,7 +3,7 @@
  * @module
  */
 import { TIMING_ENV } from './timing.js';
-import { TESTBED_PAIR_IPS } from './vm.js';
+import { TESTBED_PAIR_IPS } from './addresses.js';
 
 const OPTIONS = `options (before the command; the command starts at -- or at its first word):
   --memory MiB      memory of each VM (default 3072)

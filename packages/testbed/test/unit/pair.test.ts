@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Testbed } from '../../src/cache.js';
-import { cable, jobScript, pairJob, TESTBED_PAIR_IPS } from '../../src/vm.js';
+import { TESTBED_PAIR_IPS } from '../../src/addresses.js';
+import { cable } from '../../src/cable.js';
+import { jobScript, pairJob } from '../../src/job.js';
 
 describe('the link', () => {
   it('is a connected TCP pair on 127.0.0.1, each end the other\'s peer', async () => {
