@@ -33,7 +33,8 @@ const EXIT_CODES = `exit codes:
   the command's own (pair: A's if it failed, else B's), 0 for prepare, help
   and --version; doctor 1 when essentials are missing; 2 usage error;
   124 --timeout ran out; 125 the testbed itself failed; 127 (auto on this
-  host) the command was not found`;
+  host) the command was not found; 141 the reader of the output went away
+  (... | head), as a tool SIGPIPE kills: the VMs are stopped`;
 
 /** Help of each subcommand, printed by `rdmajs-testbed <command> --help`. */
 export const COMMAND_HELP = {
