@@ -2,21 +2,19 @@
 /**
  * rdmajs-testbed: a SoftRoCE VM on demand. `usage.ts` holds the help texts
  * (commands, options, environment, exit codes), `args.ts` the parsing,
- * `stdio.ts` what happens when the reader of the output goes away.
+ * `doctor.ts` the `doctor` report, `stdio.ts` what happens when the reader of
+ * the output goes away.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-
-import { acceleration } from './accel.js';
 import { UsageError, pairExitCode, parseNoArgs, parsePairArgs, parseRunArgs, prefixLines, type CliFlags } from './args.js';
-import { cacheDir, cachedTestbed, prepare } from './cache.js';
+import { prepare } from './cache.js';
 import { activeRdmaDevices } from './detect.js';
+import { doctor } from './doctor.js';
 import { TESTBED_FAILED_EXIT_CODE, USAGE_EXIT_CODE } from './exit-codes.js';
 import { runOnHost } from './host.js';
 import { logToStderr } from './log.js';
 import { runInTestbed, runInTestbedPair } from './run.js';
 import { exitQuietlyWhenOutputCloses } from './stdio.js';
-import { TIMING_ENV, resolveTiming, timingPlan } from './timing.js';
+import { resolveTiming } from './timing.js';
 import { COMMAND_HELP, USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -40,45 +38,6 @@ async function runPair(opts: CliFlags & { a: string[]; b: string[] }): Promise<n
     }
   }
   return pairExitCode(result.a.exitCode, result.b.exitCode);
-}
-
-function doctor(): number {
-  const row = (ok: boolean | 'info', what: string, detail: string) =>
-    console.log(`${ok === 'info' ? ' ' : ok ? '✓' : '✗'} ${what.padEnd(22)} ${detail}`);
-  let essential = true;
-  const host = activeRdmaDevices();
-  row('info', 'host RDMA devices', host.length ? host.join(', ') + ' (tests run on them directly)' : 'none (tests use the VM)');
-  const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-  for (const [cmd, pkg] of [
-    ['qemu-system-x86_64', 'qemu-system-x86'],
-    ['apt-get', 'apt'],
-    ['dpkg-deb', 'dpkg'],
-    ['cpio', 'cpio'],
-    ['ip', 'iproute2'],
-    ['rdma', 'iproute2'],
-  ] as const) {
-    const ok = has(cmd);
-    if (!ok && !host.length) essential = false;
-    row(ok, cmd, ok ? 'found' : `missing: apt-get install ${pkg}`);
-  }
-  for (const [file, pkg] of [
-    ['/usr/include/infiniband/verbs.h', 'libibverbs-dev'],
-    ['/usr/include/rdma/rdma_cma.h', 'librdmacm-dev'],
-    ['/etc/libibverbs.d/rxe.driver', 'ibverbs-providers'],
-  ] as const) {
-    const ok = existsSync(file);
-    if (!ok) essential = false;
-    row(ok, pkg, ok ? 'installed' : `missing: apt-get install ${pkg}`);
-  }
-  const { accel, why } = acceleration();
-  row('info', 'acceleration', accel === 'kvm' ? `kvm (${why})` : `none: tcg emulation, slower but works (${why})`);
-  const timing = resolveTiming(undefined);
-  row('info', 'timing', `${timingPlan(timing, undefined).meaning}${process.env[TIMING_ENV] ? ` (${TIMING_ENV})` : ''}`);
-  if (timing === 'threaded') row('info', '', `--timing deterministic: ${timingPlan('deterministic', undefined).meaning}`);
-  const tb = cachedTestbed();
-  row('info', 'testbed cache', tb ? `${tb.kernelVersion} in ${cacheDir()}` : `empty (${cacheDir()}); 'rdmajs-testbed prepare' fills it`);
-  console.log(essential ? 'ready' : 'missing essentials above');
-  return essential ? 0 : 1;
 }
 
 /** Prints `text` and exits 0: the answer to `-h`/`--help`. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { TIMING_ENV } from './timing.js';
-import { TESTBED_PAIR_IPS } from './addresses.js';
+import { TESTBED_IP, TESTBED_PAIR_IPS } from './addresses.js';
 
 const OPTIONS = `options (before the command; the command starts at -- or at its first word):
   --memory MiB      memory of each VM (default 3072)
@@ -36,29 +36,23 @@ const EXIT_CODES = `exit codes:
   host) the command was not found; 141 the reader of the output went away
   (... | head), as a tool SIGPIPE kills: the VMs are stopped`;
 
+// What every help text that runs a command ends with.
+const REFERENCE = `${OPTIONS}\n${ENVIRONMENT}\n${EXIT_CODES}\n`;
+
 /** Help of each subcommand, printed by `rdmajs-testbed <command> --help`. */
 export const COMMAND_HELP = {
   run: `usage: rdmajs-testbed run [options] [--] <command...>
-Runs the command in a SoftRoCE VM (rxe0 at 10.9.0.1), in this directory, with
+Runs the command in a SoftRoCE VM (rxe0 at ${TESTBED_IP}), in this directory, with
 this machine's filesystem; exits with the command's exit code.
-${OPTIONS}
-${ENVIRONMENT}
-${EXIT_CODES}
-`,
+${REFERENCE}`,
   auto: `usage: rdmajs-testbed auto [options] [--] <command...>
 Runs the command on this host's RDMA device if it has an active one (then
 only --timeout applies), else in the VM as 'run'.
-${OPTIONS}
-${ENVIRONMENT}
-${EXIT_CODES}
-`,
+${REFERENCE}`,
   pair: `usage: rdmajs-testbed pair [options] [--] <command for A...> --- <command for B...>
 Two VMs joined by a virtual link, A at ${TESTBED_PAIR_IPS.a} and B at ${TESTBED_PAIR_IPS.b} (rxe0 on
 each); runs one command in each, concurrently, output prefixed [a] / [b].
-${OPTIONS}
-${ENVIRONMENT}
-${EXIT_CODES}
-`,
+${REFERENCE}`,
   prepare: `usage: rdmajs-testbed prepare
 Downloads the kernel and busybox packages and builds the initramfs, once
 (in $RDMAJS_TESTBED_CACHE, default ~/.cache/rdmajs-testbed). Exit 0 when
@@ -80,7 +74,4 @@ export const USAGE = `usage: rdmajs-testbed <command> [options] [--] ...
   doctor                               check qemu, packages, cache and devices
   -h, --help                           this help ('rdmajs-testbed <command> --help': the command's)
   -V, --version                        print the version
-${OPTIONS}
-${ENVIRONMENT}
-${EXIT_CODES}
-`;
+${REFERENCE}`;
