@@ -17,6 +17,7 @@
         "src/cm_event_channel.cc",
         "src/cm_id.cc",
         "src/descriptors.cc",
+        "src/layouts.cc",
         "src/work_tracker.cc",
         "src/util/args.cc",
         "src/util/errors.cc",

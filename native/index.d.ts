@@ -16,7 +16,10 @@ export interface NativeContext extends NativeResource {
   initAhAttrFromWc(port: number, wc: Record<string, unknown>, grh: Uint8Array | undefined): Record<string, unknown>;
 }
 
-export type NativeProtectionDomain = NativeResource;
+export interface NativeProtectionDomain extends NativeResource {
+  /** ibv_advise_mr: `advice` from ADVISE_MR, `flags` from ADVISE_MR_FLAGS; every range checked against its region. */
+  adviseMr(advice: number, flags: number, sg: Array<{ mr: NativeMemoryRegion; offset: number; length: number }>): void;
+}
 
 export interface NativeMemoryRegion extends NativeResource {
   readonly inflight: number;
@@ -133,11 +136,66 @@ export interface NativeConstants {
   WC_STATUS: Record<string, number>;
   WC_STATUS_TEXT: Record<number, string>;
   PORT_SPACE: Record<'TCP' | 'UDP', number>;
+  ADVISE_MR: Record<'PREFETCH' | 'PREFETCH_WRITE' | 'PREFETCH_NO_FAULT', number>;
+  ADVISE_MR_FLAGS: Record<'FLUSH', number>;
+  /** Byte offsets in a send descriptor slot; BYTES is the header size (native/src/layouts.h). */
+  SEND_SLOT: NativeSendSlot;
+  /** Byte offsets in a receive descriptor slot; BYTES is the header size. */
+  RECV_SLOT: NativeRecvSlot;
+  /** Byte offsets in an SGE record; BYTES is the record size. */
+  SGE: NativeSgeRecord;
+  /** u32 indexes of a completion's fields in a batch; COUNT fields per completion. */
+  WC_FIELD: NativeWcField;
+  /** Alias of WC_FIELD.COUNT. */
   WC_FIELDS: number;
+  /** Alias of SEND_SLOT.BYTES. */
   SEND_HEADER_BYTES: number;
+  /** Alias of RECV_SLOT.BYTES. */
   RECV_HEADER_BYTES: number;
+  /** Alias of SGE.BYTES. */
   SGE_BYTES: number;
 }
+
+// The record layouts, declared once in native/src/layouts.h.
+export type NativeSendSlot = Readonly<
+  Record<
+    | 'WR_ID'
+    | 'REMOTE_ADDR'
+    | 'COMPARE_ADD'
+    | 'SWAP'
+    | 'OPCODE'
+    | 'FLAGS'
+    | 'IMM'
+    | 'RKEY'
+    | 'NUM_SGE'
+    | 'AH_ID'
+    | 'REMOTE_OFFSET'
+    | 'REMOTE_QPN'
+    | 'REMOTE_QKEY'
+    | 'BYTES',
+    number
+  >
+>;
+export type NativeRecvSlot = Readonly<Record<'WR_ID' | 'NUM_SGE' | 'BYTES', number>>;
+export type NativeSgeRecord = Readonly<Record<'BASE' | 'OFFSET' | 'LENGTH' | 'LKEY' | 'BYTES', number>>;
+export type NativeWcField = Readonly<
+  Record<
+    | 'STATUS'
+    | 'OPCODE'
+    | 'VENDOR_ERR'
+    | 'BYTE_LEN'
+    | 'IMM'
+    | 'QP_NUM'
+    | 'SRC_QP'
+    | 'FLAGS'
+    | 'PKEY_INDEX'
+    | 'SLID'
+    | 'SL'
+    | 'DLID_PATH_BITS'
+    | 'COUNT',
+    number
+  >
+>;
 
 export interface NativeAddon {
   Context: { new (name: string): NativeContext; listDevices(): Array<Record<string, unknown>> };

@@ -9,6 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "layouts.h"
 #include "util/wrapped.h"
 
 namespace rdmajs {
@@ -17,22 +18,7 @@ class Context;
 class CompletionChannel;
 class QueuePair;
 
-// Layout of one completion in the Uint32Array batch (the TS layer mirrors it).
-enum WcField : uint32_t {
-  kWcStatus = 0,
-  kWcOpcode,
-  kWcVendorErr,
-  kWcByteLen,
-  kWcImm,  // host byte order
-  kWcQpNum,
-  kWcSrcQp,
-  kWcFlags,
-  kWcPkeyIndex,
-  kWcSlid,
-  kWcSl,
-  kWcDlidPathBits,
-  kWcFieldCount,
-};
+// Each completion is written into the bound batch as WcField (layouts.h) records.
 
 // Longest spin one poll(max, spinUs) call may do: 10 s.
 constexpr uint32_t kMaxSpinUs = 10000000;

@@ -50,6 +50,7 @@ class ProtectionDomain : public Wrapped<ProtectionDomain> {
   int Release() override;
 
  private:
+  Napi::Value AdviseMr(const Napi::CallbackInfo& info);
 
   ibv_pd* pd_ = nullptr;
   Context* context_ = nullptr;

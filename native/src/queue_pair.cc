@@ -1,7 +1,5 @@
 #include "queue_pair.h"
 
-#include <arpa/inet.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -38,8 +36,6 @@ Napi::Object CapToObject(Napi::Env env, const ibv_qp_cap& cap) {
   o.Set("maxInlineData", cap.max_inline_data);
   return o;
 }
-
-std::string Wr(uint32_t i) { return "work request #" + std::to_string(i) + ": "; }
 
 }  // namespace
 
@@ -116,6 +112,7 @@ QueuePair::QueuePair(const Napi::CallbackInfo& info) : Wrapped(info), env_(info.
   qpn_ = qp_->qp_num;
   type_ = attr.qp_type;
   cap_ = attr.cap;  // the provider rounds the requested caps up
+  send_.Configure(cap_.max_send_sge, cap_.max_inline_data, type_ == IBV_QPT_UD);
   sendTracker_.Reset(cap_.max_send_wr, cap_.max_send_sge, true);
   recvTracker_.Reset(cap_.max_recv_wr > 0 ? cap_.max_recv_wr : 1, cap_.max_recv_sge > 0 ? cap_.max_recv_sge : 1, true);
   sendCq_->Attach(this);
@@ -251,18 +248,11 @@ Napi::Value QueuePair::BindDescriptors(const Napi::CallbackInfo& info) {
     if (!recv) args.TypeError("the receive descriptors must be a non-resizable ArrayBuffer");
     recv_.Bind(std::move(recv), cap_.max_recv_sge);
   }
-  size_t slots = send->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
+  size_t slots = send->ByteLength() / send_.SlotBytes();
   if (sendBanks_.empty()) sendBanks_.resize(1);
   sendBanks_[0] = SendBank{std::move(send), slots};
-  SizeSendScratch(slots);
+  send_.Reserve(slots);
   return env.Undefined();
-}
-
-void QueuePair::SizeSendScratch(size_t slots) {
-  if (slots <= sendWrs_.size()) return;
-  sendWrs_.assign(slots, ibv_send_wr{});
-  sendSges_.assign(slots * cap_.max_send_sge, ibv_sge{});
-  sendRegions_.assign(slots * cap_.max_send_sge, nullptr);
 }
 
 // bindSendBank(buffer: ArrayBuffer) -> id: another send descriptor buffer
@@ -274,13 +264,13 @@ Napi::Value QueuePair::BindSendBank(const Napi::CallbackInfo& info) {
   if (sendBanks_.empty()) args.TypeError("bind the QP's own descriptors first");
   auto store = FixedArrayBufferStore(args.Length() > 0 ? static_cast<napi_value>(info[0]) : nullptr);
   if (!store) args.TypeError("the descriptors must be a non-resizable ArrayBuffer");
-  size_t slots = store->ByteLength() / (kSendHeader + kSgeRecord * cap_.max_send_sge);
+  size_t slots = store->ByteLength() / send_.SlotBytes();
   if (slots == 0 || slots > cap_.max_send_wr) args.RangeError("a prepared set holds 1 to maxSendWr work requests");
   size_t id = 1;
   while (id < sendBanks_.size() && sendBanks_[id].store != nullptr) id++;
   if (id == sendBanks_.size()) sendBanks_.emplace_back();
   sendBanks_[id] = SendBank{std::move(store), slots};
-  SizeSendScratch(slots);
+  send_.Reserve(slots);
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
@@ -302,94 +292,19 @@ Napi::Value QueuePair::PostSend(const Napi::CallbackInfo& info) {
   if (bankId >= sendBanks_.size() || sendBanks_[bankId].store == nullptr) args.TypeError("no such send descriptors are bound");
   const SendBank& bank = sendBanks_[bankId];
   uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(bank.slots));
-  if (count > sendTracker_.Free()) {
-    ThrowRdmaError(env, "ibv_post_send", ENOMEM,
-                   "send queue full: " + std::to_string(cap_.max_send_wr - sendTracker_.Free()) +
-                       " work requests outstanding; reap completions (and signal one send in every few)");
-  }
-  const uint8_t* base = static_cast<const uint8_t*>(bank.store->Data());
-  size_t slotSize = kSendHeader + kSgeRecord * cap_.max_send_sge;
-
-  // Validate and build every request before recording any.
-  for (uint32_t i = 0; i < count; i++) {
-    const uint8_t* slot = base + i * slotSize;
-    uint32_t h[8];
-    std::memcpy(h, slot + 32, sizeof h);
-    ibv_send_wr& wr = sendWrs_[i];
-    wr = ibv_send_wr{};
-    uint32_t opcode = h[0], flags = h[1], numSge = h[4];
-    if (opcode > IBV_WR_ATOMIC_FETCH_AND_ADD) args.RangeError(Wr(i) + "bad opcode");
-    if (numSge > cap_.max_send_sge) {
-      args.RangeError(Wr(i) + std::to_string(numSge) + " SGEs exceed maxSendSge " + std::to_string(cap_.max_send_sge));
-    }
-    wr.opcode = static_cast<ibv_wr_opcode>(opcode);
-    wr.send_flags = flags;
-    wr.num_sge = static_cast<int>(numSge);
-    wr.sg_list = numSge > 0 ? &sendSges_[i * cap_.max_send_sge] : nullptr;
-    wr.next = i + 1 < count ? &sendWrs_[i + 1] : nullptr;
-    if (wr.opcode == IBV_WR_SEND_WITH_IMM || wr.opcode == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(h[2]);
-
-    if (type_ == IBV_QPT_UD) {
-      if (wr.opcode != IBV_WR_SEND && wr.opcode != IBV_WR_SEND_WITH_IMM) args.RangeError(Wr(i) + "UD supports only SEND");
-      AddressHandle* ah = pd_->FindAddressHandle(h[5]);
-      if (ah == nullptr || ah->IsClosed()) args.TypeError(Wr(i) + "no live address handle in this PD");
-      wr.wr.ud.ah = ah->Handle();
-      std::memcpy(&wr.wr.ud.remote_qpn, slot + 56, 4);
-      std::memcpy(&wr.wr.ud.remote_qkey, slot + 60, 4);
-    } else if (wr.opcode != IBV_WR_SEND && wr.opcode != IBV_WR_SEND_WITH_IMM) {
-      uint64_t remote;
-      double remoteOffset;
-      std::memcpy(&remote, slot + 8, 8);
-      std::memcpy(&remoteOffset, slot + 56, 8);
-      if (!(remoteOffset >= 0 && remoteOffset <= 9007199254740991.0)) args.RangeError(Wr(i) + "bad remote offset");
-      remote += static_cast<uint64_t>(remoteOffset);
-      if (wr.opcode == IBV_WR_ATOMIC_CMP_AND_SWP || wr.opcode == IBV_WR_ATOMIC_FETCH_AND_ADD) {
-        if ((remote & 7) != 0) args.RangeError(Wr(i) + "atomic target address must be 8-byte aligned");
-        wr.wr.atomic.remote_addr = remote;
-        wr.wr.atomic.rkey = h[3];
-        std::memcpy(&wr.wr.atomic.compare_add, slot + 16, 8);
-        std::memcpy(&wr.wr.atomic.swap, slot + 24, 8);
-      } else {
-        wr.wr.rdma.remote_addr = remote;
-        wr.wr.rdma.rkey = h[3];
-      }
-    }
-
-    uint64_t inlineBytes = 0;
-    for (uint32_t s = 0; s < numSge; s++) {
-      size_t k = i * cap_.max_send_sge + s;
-      // Inline or not, the range must lie in live registered memory of this
-      // PD: the provider copies inline data from sge.addr with no key check.
-      sendRegions_[k] = ReadCheckedSge(args, slot + kSendHeader + s * kSgeRecord, pd_, i, s, &sendSges_[k]);
-      if (flags & IBV_SEND_INLINE) inlineBytes += sendSges_[k].length;
-    }
-    if ((flags & IBV_SEND_INLINE) && inlineBytes > cap_.max_inline_data) {
-      args.RangeError(Wr(i) + std::to_string(inlineBytes) + " inline bytes exceed maxInlineData " +
-                      std::to_string(cap_.max_inline_data));
-    }
-  }
-
-  sendTracker_.BeginBatch();
-  for (uint32_t i = 0; i < count; i++) {
-    ibv_send_wr& wr = sendWrs_[i];
-    uint64_t userId;
-    std::memcpy(&userId, base + i * slotSize, 8);
-    wr.wr_id = sendTracker_.Add(userId, kWrSend);
-    // Inline payloads are copied at post time: nothing to hold for them.
-    if (!(wr.send_flags & IBV_SEND_INLINE)) {
-      for (int s = 0; s < wr.num_sge; s++) sendTracker_.AddRegion(sendRegions_[i * cap_.max_send_sge + s]);
-    }
-  }
-  ibv_send_wr* bad = nullptr;
-  int err = ibv_post_send(qp_, sendWrs_.data(), &bad);
-  uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? bad - sendWrs_.data() : 0);
-  sendTracker_.Commit(posted);
-  if (err != 0) ThrowRefusedPost(env, "ibv_post_send", err, posted, Refused(posted, count));
+  RequireRoom(env, "ibv_post_send", count, sendTracker_, [&] {
+    return "send queue full: " + std::to_string(cap_.max_send_wr - sendTracker_.Free()) +
+           " work requests outstanding; reap completions (and signal one send in every few)";
+  });
+  ibv_send_wr* chain = send_.Build(args, static_cast<const uint8_t*>(bank.store->Data()), count, pd_, sendTracker_);
+  PostChain(env, "ibv_post_send", chain, count, sendTracker_,
+            [&](ibv_send_wr* wr, ibv_send_wr** bad) { return ibv_post_send(qp_, wr, bad); },
+            [&](uint32_t posted) { return Refused(posted, count); });
   return env.Undefined();
 }
 
 std::string QueuePair::Refused(uint32_t posted, uint32_t count) const {
-  return Wr(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) + " posted (QP " +
+  return WrLabel(posted) + "refused, " + std::to_string(posted) + " of " + std::to_string(count) + " posted (QP " +
          std::to_string(qpn_) + " in state " + StateName(state_) + ")";
 }
 
@@ -401,16 +316,13 @@ Napi::Value QueuePair::PostRecv(const Napi::CallbackInfo& info) {
   if (srq_ != nullptr) ThrowRdmaError(env, "ibv_post_recv", EINVAL, "this QP receives through its SRQ; post to the SRQ");
   if (!recv_.Bound()) args.TypeError("no receive descriptors are bound");
   uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recv_.Slots()));
-  if (count > recvTracker_.Free()) {
-    ThrowRdmaError(env, "ibv_post_recv", ENOMEM,
-                   "receive queue full: " + std::to_string(cap_.max_recv_wr - recvTracker_.Free()) + " receives outstanding");
-  }
+  RequireRoom(env, "ibv_post_recv", count, recvTracker_, [&] {
+    return "receive queue full: " + std::to_string(cap_.max_recv_wr - recvTracker_.Free()) + " receives outstanding";
+  });
   ibv_recv_wr* chain = recv_.Build(args, count, pd_, recvTracker_, kWrRecv);
-  ibv_recv_wr* bad = nullptr;
-  int err = ibv_post_recv(qp_, chain, &bad);
-  uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? recv_.IndexOf(bad) : 0);
-  recvTracker_.Commit(posted);
-  if (err != 0) ThrowRefusedPost(env, "ibv_post_recv", err, posted, Refused(posted, count));
+  PostChain(env, "ibv_post_recv", chain, count, recvTracker_,
+            [&](ibv_recv_wr* wr, ibv_recv_wr** bad) { return ibv_post_recv(qp_, wr, bad); },
+            [&](uint32_t posted) { return Refused(posted, count); });
   return env.Undefined();
 }
 

@@ -1,6 +1,6 @@
 // QueuePair: a send queue and a receive queue (ibv_qp). Work requests are
-// read from descriptor buffers the TS layer fills in place (layout in
-// descriptors.h), so posting a batch is one native call with no per-request
+// read from descriptor buffers the TS layer fills in place (layouts.h, read
+// by descriptors.h), so posting a batch is one native call with no per-request
 // JS objects. Every posted request is tracked until its completion is reaped
 // (work_tracker.h).
 #pragma once
@@ -59,7 +59,6 @@ class QueuePair : public Wrapped<QueuePair> {
   Napi::Value BindSendBank(const Napi::CallbackInfo& info);
   Napi::Value UnbindSendBank(const Napi::CallbackInfo& info);
   Napi::Value PostSend(const Napi::CallbackInfo& info);
-  void SizeSendScratch(size_t slots);
   // Why a post was refused: which request, how far the chain got, and the
   // QP state (the usual cause).
   std::string Refused(uint32_t posted, uint32_t count) const;
@@ -84,10 +83,7 @@ class QueuePair : public Wrapped<QueuePair> {
     size_t slots = 0;
   };
   std::vector<SendBank> sendBanks_;
-  // Scratch for building one chain, sized for the largest bank.
-  std::vector<ibv_send_wr> sendWrs_;
-  std::vector<ibv_sge> sendSges_;
-  std::vector<MemoryRegion*> sendRegions_;  // the region of each SGE, found while checking
+  SendChain send_;  // sized for the largest bank
   RecvChain recv_;
   WorkTracker sendTracker_, recvTracker_;
 };

@@ -65,18 +65,13 @@ Napi::Value SharedReceiveQueue::PostRecv(const Napi::CallbackInfo& info) {
   Args args(info, "ibv_post_srq_recv");
   if (!recv_.Bound()) args.TypeError("no descriptors are bound");
   uint32_t count = args.Uint32(0, "count", 1, static_cast<uint32_t>(recv_.Slots()));
-  if (count > tracker_.Free()) {
-    ThrowRdmaError(env, "ibv_post_srq_recv", ENOMEM,
-                   "SRQ full: " + std::to_string(attr_.max_wr - tracker_.Free()) + " receives outstanding");
-  }
+  RequireRoom(env, "ibv_post_srq_recv", count, tracker_, [&] {
+    return "SRQ full: " + std::to_string(attr_.max_wr - tracker_.Free()) + " receives outstanding";
+  });
   ibv_recv_wr* chain = recv_.Build(args, count, pd_, tracker_, kWrSrq);
-  ibv_recv_wr* bad = nullptr;
-  int err = ibv_post_srq_recv(srq_, chain, &bad);
-  uint32_t posted = err == 0 ? count : static_cast<uint32_t>(bad != nullptr ? recv_.IndexOf(bad) : 0);
-  tracker_.Commit(posted);
-  if (err != 0) {
-    ThrowRefusedPost(env, "ibv_post_srq_recv", err, posted, std::to_string(posted) + " of " + std::to_string(count) + " posted");
-  }
+  PostChain(env, "ibv_post_srq_recv", chain, count, tracker_,
+            [&](ibv_recv_wr* wr, ibv_recv_wr** bad) { return ibv_post_srq_recv(srq_, wr, bad); },
+            [&](uint32_t posted) { return std::to_string(posted) + " of " + std::to_string(count) + " posted"; });
   return env.Undefined();
 }
 

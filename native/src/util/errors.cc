@@ -2,14 +2,26 @@
 
 #include <uv.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "addon_data.h"
 
 namespace rdmajs {
 
+namespace {
+
+// libuv names errno 95 ENOTSUP; the verbs man pages (and our docs) say
+// EOPNOTSUPP, the same value on Linux.
+const char* ErrName(int err) {
+  if (err == EOPNOTSUPP) return "EOPNOTSUPP";
+  return err > 0 ? uv_err_name(-err) : "EUNKNOWN";
+}
+
+}  // namespace
+
 Napi::Error MakeRdmaError(Napi::Env env, const char* verb, int err, const std::string& detail) {
-  const char* code = err > 0 ? uv_err_name(-err) : "EUNKNOWN";
+  const char* code = ErrName(err);
   std::string message = std::string(verb) + ": " + std::strerror(err) + " (" + code + ")";
   if (!detail.empty()) message += ": " + detail;
 

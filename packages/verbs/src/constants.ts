@@ -70,6 +70,9 @@ export type WcStatus =
   | 'TM_ERR'
   | 'TM_RNDV_INCOMPLETE';
 
+/** Advice for {@link ProtectionDomain.adviseMemory} (`IBV_ADVISE_MR_ADVICE_*`): prefetch for reading, for writing, or without faulting pages in. */
+export type MemoryAdvice = 'PREFETCH' | 'PREFETCH_WRITE' | 'PREFETCH_NO_FAULT';
+
 /** Reverse map: number -> name, as a dense array for allocation-free lookups. */
 function names<T extends string>(table: Record<string, number>): T[] {
   const out: T[] = [];
@@ -88,10 +91,17 @@ function names<T extends string>(table: Record<string, number>): T[] {
 /** @internal */ export const WC_STATUS_NAME = names<WcStatus>(C.WC_STATUS);
 /** @internal */ export const WC_STATUS_TEXT = C.WC_STATUS_TEXT;
 /** @internal */ export const WC_FLAGS = C.WC_FLAGS as Record<'GRH' | 'WITH_IMM' | 'IP_CSUM_OK' | 'WITH_INV', number>;
-/** @internal */ export const WC_FIELDS = C.WC_FIELDS;
-/** @internal */ export const SEND_HEADER_BYTES = C.SEND_HEADER_BYTES;
-/** @internal */ export const RECV_HEADER_BYTES = C.RECV_HEADER_BYTES;
-/** @internal */ export const SGE_BYTES = C.SGE_BYTES;
+/** @internal */ export const ADVISE_MR = C.ADVISE_MR as Record<MemoryAdvice, number>;
+/** @internal */ export const ADVISE_MR_FLAGS = C.ADVISE_MR_FLAGS;
+
+// The records shared with the addon through typed arrays, declared once in
+// native/src/layouts.h: byte offsets of the send/receive slot headers and of
+// an SGE record (BYTES: their sizes), and u32 indexes of a completion's fields.
+/** @internal */ export const SEND_SLOT = C.SEND_SLOT;
+/** @internal */ export const RECV_SLOT = C.RECV_SLOT;
+/** @internal */ export const SGE = C.SGE;
+/** @internal */ export const WC_FIELD = C.WC_FIELD;
+/** @internal u32 fields per completion. */ export const WC_FIELDS = C.WC_FIELD.COUNT;
 
 /** @internal MTU in bytes -> `IBV_MTU_*`. */
 export function mtuEnum(bytes: number): number {

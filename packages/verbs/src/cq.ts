@@ -11,7 +11,7 @@
  * @module
  */
 import { assertOpen, instance, int, obj, optInt } from './check.js';
-import { WC_FIELDS, WC_FLAGS, WC_OPCODE_NAME, WC_STATUS_NAME, WC_STATUS_TEXT, type WcOpcode, type WcStatus } from './constants.js';
+import { WC_FIELD, WC_FIELDS, WC_FLAGS, WC_OPCODE_NAME, WC_STATUS_NAME, WC_STATUS_TEXT, type WcOpcode, type WcStatus } from './constants.js';
 import type { Context } from './device.js';
 import { rdmaError } from './errors.js';
 import { native, type NativeCompletionChannel, type NativeCompletionQueue } from './native.js';
@@ -19,19 +19,21 @@ import { native, type NativeCompletionChannel, type NativeCompletionQueue } from
 /** Longest spin of one poll (the addon's bound too): 10 s. */
 const MAX_SPIN_US = 10_000_000;
 
-// Field offsets inside one completion of a batch (mirrors WcField in C++).
-const F_STATUS = 0;
-const F_OPCODE = 1;
-const F_VENDOR_ERR = 2;
-const F_BYTE_LEN = 3;
-const F_IMM = 4;
-const F_QP_NUM = 5;
-const F_SRC_QP = 6;
-const F_FLAGS = 7;
-const F_PKEY_INDEX = 8;
-const F_SLID = 9;
-const F_SL = 10;
-const F_DLID_PATH_BITS = 11;
+// Field indexes inside one completion of a batch (WC_FIELD: native/src/layouts.h).
+const {
+  STATUS: F_STATUS,
+  OPCODE: F_OPCODE,
+  VENDOR_ERR: F_VENDOR_ERR,
+  BYTE_LEN: F_BYTE_LEN,
+  IMM: F_IMM,
+  QP_NUM: F_QP_NUM,
+  SRC_QP: F_SRC_QP,
+  FLAGS: F_FLAGS,
+  PKEY_INDEX: F_PKEY_INDEX,
+  SLID: F_SLID,
+  SL: F_SL,
+  DLID_PATH_BITS: F_DLID_PATH_BITS,
+} = WC_FIELD;
 
 /** A finished work request, as an object (see {@link CompletionBatch} for the allocation-free form). */
 export interface WorkCompletion {

@@ -1,11 +1,12 @@
 /**
  * Work requests and their encoding into the descriptor buffers the addon
- * reads (layout documented in native/src/queue_pair.h). Encoding writes
- * numbers and existing bigints into typed arrays: nothing is allocated per
- * work request.
+ * reads. The slot and SGE layouts are declared once, in
+ * native/src/layouts.h, and read here by name from the addon's SEND_SLOT,
+ * RECV_SLOT and SGE constants. Encoding writes numbers and existing bigints
+ * into typed arrays: nothing is allocated per work request.
  * @module
  */
-import { RECV_HEADER_BYTES, SEND_FLAGS, SEND_HEADER_BYTES, SGE_BYTES, WR_OPCODE, type SendOpcode } from './constants.js';
+import { RECV_SLOT, SEND_FLAGS, SEND_SLOT, SGE, WR_OPCODE, type SendOpcode } from './constants.js';
 import { AddressHandle } from './ah.js';
 import { MemoryRegion } from './mr.js';
 import type { ProtectionDomain } from './pd.js';
@@ -81,6 +82,29 @@ const HAS_IMM = new Set<SendOpcode>(['SEND_WITH_IMM', 'RDMA_WRITE_WITH_IMM']);
 const ATOMIC = new Set<SendOpcode>(['ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
+// Each field as an index into the typed-array view of its width, relative to
+// the record's first element: byte offset >> 3 for u64/f64, >> 2 for u32.
+// Computed once here so encoding does no lookups.
+const SEND_WR_ID = SEND_SLOT.WR_ID >> 3;
+const SEND_REMOTE_ADDR = SEND_SLOT.REMOTE_ADDR >> 3;
+const SEND_COMPARE_ADD = SEND_SLOT.COMPARE_ADD >> 3;
+const SEND_SWAP = SEND_SLOT.SWAP >> 3;
+const SEND_REMOTE_OFFSET = SEND_SLOT.REMOTE_OFFSET >> 3;
+const SEND_OPCODE = SEND_SLOT.OPCODE >> 2;
+const SEND_FLAGS_AT = SEND_SLOT.FLAGS >> 2;
+const SEND_IMM = SEND_SLOT.IMM >> 2;
+const SEND_RKEY = SEND_SLOT.RKEY >> 2;
+const SEND_NUM_SGE = SEND_SLOT.NUM_SGE >> 2;
+const SEND_AH_ID = SEND_SLOT.AH_ID >> 2;
+const SEND_REMOTE_QPN = SEND_SLOT.REMOTE_QPN >> 2;
+const SEND_REMOTE_QKEY = SEND_SLOT.REMOTE_QKEY >> 2;
+const RECV_WR_ID = RECV_SLOT.WR_ID >> 3;
+const RECV_NUM_SGE = RECV_SLOT.NUM_SGE >> 2;
+const SGE_BASE = SGE.BASE >> 3;
+const SGE_OFFSET = SGE.OFFSET >> 3;
+const SGE_LENGTH = SGE.LENGTH >> 2;
+const SGE_LKEY = SGE.LKEY >> 2;
+
 /** @internal One queue's descriptor buffer: `slots` slots of `header + maxSge` SGE records. */
 export class Descriptors {
   readonly buffer: ArrayBuffer;
@@ -94,11 +118,21 @@ export class Descriptors {
     readonly maxSge: number,
     readonly headerBytes: number,
   ) {
-    this.slotBytes = headerBytes + SGE_BYTES * maxSge;
+    this.slotBytes = headerBytes + SGE.BYTES * maxSge;
     this.buffer = new ArrayBuffer(this.slotBytes * slots);
     this.u64 = new BigUint64Array(this.buffer);
     this.f64 = new Float64Array(this.buffer);
     this.u32 = new Uint32Array(this.buffer);
+  }
+
+  /** Byte offset of SGE record `sge` of slot `slot`. */
+  sgeAt(slot: number, sge: number): number {
+    return slot * this.slotBytes + this.headerBytes + sge * SGE.BYTES;
+  }
+
+  /** Length of SGE `sge` of slot `slot`. */
+  sgeLength(slot: number, sge: number): number {
+    return this.u32[(this.sgeAt(slot, sge) >> 2) + SGE_LENGTH]!;
   }
 
   /**
@@ -112,7 +146,6 @@ export class Descriptors {
     if (sg.length > this.maxSge) {
       throw new RangeError(`${method}: wr[${index}] has ${sg.length} SGEs; this QP allows ${this.maxSge} (cap.max*Sge)`);
     }
-    const base = slot * this.slotBytes + this.headerBytes;
     for (let s = 0; s < sg.length; s++) {
       const e = sg[s];
       if (typeof e !== 'object' || e === null) throw new TypeError(`${method}: wr[${index}].sg[${s}] must be an object`);
@@ -127,11 +160,11 @@ export class Descriptors {
       if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > mr.length - offset || length > 0x7fffffff) {
         throw new RangeError(`${method}: wr[${index}].sg[${s}].length must fit in the region (offset ${offset}, region ${mr.length} bytes)`);
       }
-      const at = base + s * SGE_BYTES;
-      this.u64[at >> 3] = mr.address;
-      this.f64[(at >> 3) + 1] = offset;
-      this.u32[(at >> 2) + 4] = length;
-      this.u32[(at >> 2) + 5] = mr.lkey;
+      const at = this.sgeAt(slot, s);
+      this.u64[(at >> 3) + SGE_BASE] = mr.address;
+      this.f64[(at >> 3) + SGE_OFFSET] = offset;
+      this.u32[(at >> 2) + SGE_LENGTH] = length;
+      this.u32[(at >> 2) + SGE_LKEY] = mr.lkey;
     }
     return sg.length;
   }
@@ -140,7 +173,7 @@ export class Descriptors {
 /** @internal Encodes send work requests. */
 export class SendDescriptors extends Descriptors {
   constructor(slots: number, maxSge: number) {
-    super(slots, maxSge, SEND_HEADER_BYTES);
+    super(slots, maxSge, SEND_SLOT.BYTES);
   }
 
   write(method: string, index: number, wr: SendWr, pd: ProtectionDomain, maxInline: number, ud = false): void {
@@ -154,7 +187,7 @@ export class SendDescriptors extends Descriptors {
 
     const id = wr.id ?? 0n;
     if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
-    this.u64[w] = id;
+    this.u64[w + SEND_WR_ID] = id;
 
     let flags = wr.signaled === false ? 0 : SEND_FLAGS.SIGNALED;
     if (wr.fence) flags |= SEND_FLAGS.FENCE;
@@ -166,7 +199,7 @@ export class SendDescriptors extends Descriptors {
       if (typeof imm !== 'number' || !Number.isInteger(imm) || imm < 0 || imm > 0xffffffff) {
         throw new RangeError(`${method}: wr[${index}].imm must be a u32 for ${opcode}`);
       }
-      this.u32[h + 10] = imm;
+      this.u32[h + SEND_IMM] = imm;
     } else if (wr.imm !== undefined) {
       throw new TypeError(`${method}: wr[${index}].imm is only valid for SEND_WITH_IMM and RDMA_WRITE_WITH_IMM`);
     }
@@ -184,11 +217,11 @@ export class SendDescriptors extends Descriptors {
       if (!Number.isInteger(t.remoteQkey) || t.remoteQkey < 0 || t.remoteQkey > 0xffffffff) {
         throw new RangeError(`${method}: wr[${index}].ud.remoteQkey must be a u32`);
       }
-      this.u32[h + 13] = t.ah._native.id;
-      this.u32[h + 14] = t.remoteQpn;
-      this.u32[h + 15] = t.remoteQkey;
-      this.u64[w + 1] = 0n;
-      this.u32[h + 11] = 0;
+      this.u32[h + SEND_AH_ID] = t.ah._native.id;
+      this.u32[h + SEND_REMOTE_QPN] = t.remoteQpn;
+      this.u32[h + SEND_REMOTE_QKEY] = t.remoteQkey;
+      this.u64[w + SEND_REMOTE_ADDR] = 0n;
+      this.u32[h + SEND_RKEY] = 0;
     } else if (NEEDS_REMOTE.has(opcode)) {
       const r = wr.remote;
       if (typeof r !== 'object' || r === null) throw new TypeError(`${method}: wr[${index}].remote { address, rkey } is required for ${opcode}`);
@@ -202,13 +235,13 @@ export class SendDescriptors extends Descriptors {
       if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) {
         throw new RangeError(`${method}: wr[${index}].remote.offset must be a non-negative integer`);
       }
-      this.u64[w + 1] = r.address;
-      this.f64[w + 7] = off;
-      this.u32[h + 11] = r.rkey;
+      this.u64[w + SEND_REMOTE_ADDR] = r.address;
+      this.f64[w + SEND_REMOTE_OFFSET] = off;
+      this.u32[h + SEND_RKEY] = r.rkey;
     } else {
-      this.u64[w + 1] = 0n;
-      this.f64[w + 7] = 0;
-      this.u32[h + 11] = 0;
+      this.u64[w + SEND_REMOTE_ADDR] = 0n;
+      this.f64[w + SEND_REMOTE_OFFSET] = 0;
+      this.u32[h + SEND_RKEY] = 0;
     }
 
     if (ATOMIC.has(opcode)) {
@@ -218,20 +251,20 @@ export class SendDescriptors extends Descriptors {
       const ca = wr.compareAdd ?? 0n;
       const swap = wr.swap ?? 0n;
       if (typeof ca !== 'bigint' || typeof swap !== 'bigint') throw new TypeError(`${method}: wr[${index}].compareAdd/swap must be bigints`);
-      this.u64[w + 2] = ca;
-      this.u64[w + 3] = swap;
+      this.u64[w + SEND_COMPARE_ADD] = ca;
+      this.u64[w + SEND_SWAP] = swap;
     }
 
-    this.u32[h + 8] = op;
-    this.u32[h + 9] = flags;
+    this.u32[h + SEND_OPCODE] = op;
+    this.u32[h + SEND_FLAGS_AT] = flags;
     const n = this.writeSges(method, index, slot, wr.sg, pd);
-    this.u32[h + 12] = n;
-    if (ATOMIC.has(opcode) && (n !== 1 || this.u32[((slot * this.slotBytes + this.headerBytes) >> 2) + 4] !== 8)) {
+    this.u32[h + SEND_NUM_SGE] = n;
+    if (ATOMIC.has(opcode) && (n !== 1 || this.sgeLength(slot, 0) !== 8)) {
       throw new RangeError(`${method}: wr[${index}]: ${opcode} needs exactly one 8-byte SGE for the old value`);
     }
     if (wr.inline) {
       let bytes = 0;
-      for (let s = 0; s < n; s++) bytes += this.u32[((slot * this.slotBytes + this.headerBytes + s * SGE_BYTES) >> 2) + 4]!;
+      for (let s = 0; s < n; s++) bytes += this.sgeLength(slot, s);
       if (bytes > maxInline) throw new RangeError(`${method}: wr[${index}]: ${bytes} inline bytes exceed this QP's maxInlineData ${maxInline}`);
     }
   }
@@ -249,56 +282,53 @@ export class SlotEditor {
   #h(slot: number): number {
     return (slot * this.d.slotBytes) >> 2;
   }
-  #sge(slot: number, sge: number): number {
-    return slot * this.d.slotBytes + this.d.headerBytes + sge * SGE_BYTES;
-  }
   flags(slot: number): number {
-    return this.d.u32[this.#h(slot) + 9]!;
+    return this.d.u32[this.#h(slot) + SEND_FLAGS_AT]!;
   }
   setFlag(slot: number, flag: number, on: boolean): void {
-    const i = this.#h(slot) + 9;
+    const i = this.#h(slot) + SEND_FLAGS_AT;
     this.d.u32[i] = on ? this.d.u32[i]! | flag : this.d.u32[i]! & ~flag;
   }
   opcode(slot: number): number {
-    return this.d.u32[this.#h(slot) + 8]!;
+    return this.d.u32[this.#h(slot) + SEND_OPCODE]!;
   }
   sgeCount(slot: number): number {
-    return this.d.u32[this.#h(slot) + 12]!;
+    return this.d.u32[this.#h(slot) + SEND_NUM_SGE]!;
   }
   setId(slot: number, id: bigint): void {
-    this.d.u64[this.#w(slot)] = id;
+    this.d.u64[this.#w(slot) + SEND_WR_ID] = id;
   }
   setImm(slot: number, imm: number): void {
-    this.d.u32[this.#h(slot) + 10] = imm;
+    this.d.u32[this.#h(slot) + SEND_IMM] = imm;
   }
   setRemoteOffset(slot: number, offset: number): void {
-    this.d.f64[this.#w(slot) + 7] = offset;
+    this.d.f64[this.#w(slot) + SEND_REMOTE_OFFSET] = offset;
   }
   sgeOffset(slot: number, sge: number): number {
-    return this.d.f64[(this.#sge(slot, sge) >> 3) + 1]!;
+    return this.d.f64[(this.d.sgeAt(slot, sge) >> 3) + SGE_OFFSET]!;
   }
   sgeLength(slot: number, sge: number): number {
-    return this.d.u32[(this.#sge(slot, sge) >> 2) + 4]!;
+    return this.d.sgeLength(slot, sge);
   }
   setSge(slot: number, sge: number, offset: number, length: number): void {
-    const at = this.#sge(slot, sge);
-    this.d.f64[(at >> 3) + 1] = offset;
-    this.d.u32[(at >> 2) + 4] = length;
+    const at = this.d.sgeAt(slot, sge);
+    this.d.f64[(at >> 3) + SGE_OFFSET] = offset;
+    this.d.u32[(at >> 2) + SGE_LENGTH] = length;
   }
 }
 
 /** @internal Encodes receive work requests. */
 export class RecvDescriptors extends Descriptors {
   constructor(slots: number, maxSge: number) {
-    super(slots, maxSge, RECV_HEADER_BYTES);
+    super(slots, maxSge, RECV_SLOT.BYTES);
   }
 
   write(method: string, index: number, wr: RecvWr, pd: ProtectionDomain): void {
     if (typeof wr !== 'object' || wr === null) throw new TypeError(`${method}: wr[${index}] must be an object`);
     const id = wr.id ?? 0n;
     if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
-    const slotBytes = index * this.slotBytes;
-    this.u64[slotBytes >> 3] = id;
-    this.u32[(slotBytes >> 2) + 2] = this.writeSges(method, index, index, wr.sg, pd);
+    const at = index * this.slotBytes;
+    this.u64[(at >> 3) + RECV_WR_ID] = id;
+    this.u32[(at >> 2) + RECV_NUM_SGE] = this.writeSges(method, index, index, wr.sg, pd);
   }
 }

@@ -26,7 +26,7 @@
 import { native } from './native.js';
 
 export { RdmaError, type RdmaErrorProps } from './errors.js';
-export type { Access, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
+export type { Access, MemoryAdvice, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
 export {
   Context,
   listDevices,

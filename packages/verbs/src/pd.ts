@@ -4,9 +4,10 @@
  * @module
  */
 import { AddressHandle, ahFromEndpoint } from './ah.js';
-import { assertOpen, int, obj } from './check.js';
-import { accessMask, type Access } from './constants.js';
+import { assertOpen, instance, int, obj, optBool } from './check.js';
+import { ADVISE_MR, ADVISE_MR_FLAGS, accessMask, type Access, type MemoryAdvice } from './constants.js';
 import type { WorkCompletion } from './cq.js';
+import type { Sge } from './descriptors.js';
 import type { Context } from './device.js';
 import { MemoryRegion, type RegisterOptions, checkRegistrable } from './mr.js';
 import { MemoryWindow } from './mw.js';
@@ -127,6 +128,43 @@ export class ProtectionDomain implements Disposable {
     int(m, 'port', port, 1, 255);
     const attrs = this.context._native.initAhAttrFromWc(port, w as unknown as Record<string, unknown>, grh);
     return new AddressHandle(this, attrs as AhAttributes);
+  }
+
+  /**
+   * Advises the device about ranges of on-demand-paging regions
+   * (`ibv_advise_mr`), e.g. to fault them in before the first work requests
+   * use them. Only regions registered with `ON_DEMAND` on a provider with
+   * ODP support benefit.
+   *
+   * @param advice `'PREFETCH'` (the range will be read), `'PREFETCH_WRITE'`
+   *   (it will be written) or `'PREFETCH_NO_FAULT'` (map only pages already present).
+   * @param sg The ranges: regions of this PD, `length` bytes (default: the
+   *   rest of the region) at `offset` (default 0). At least one.
+   * @param options `flush`: return only once the advice is carried out
+   *   (`IBV_ADVISE_MR_FLAG_FLUSH`) instead of at once.
+   * @throws TypeError / RangeError for bad arguments (unknown advice, an
+   *   empty list, a region of another PD or closed, a range outside its
+   *   region), before the verb runs; {@link RdmaError} from `ibv_advise_mr`:
+   *   `EOPNOTSUPP` on providers without ODP (such as rxe), `EINVAL` when a
+   *   region is not an ODP region or the advice or flags are unsupported,
+   *   `EFAULT` when the range cannot be faulted in.
+   */
+  adviseMemory(advice: MemoryAdvice, sg: readonly Sge[], options: { flush?: boolean } = {}): void {
+    const m = 'ibv_advise_mr';
+    assertOpen(this.closed, m, 'ProtectionDomain');
+    const a = ADVISE_MR[advice] as number | undefined;
+    if (a === undefined) throw new RangeError(`${m}: advice must be one of ${Object.keys(ADVISE_MR).join(', ')}; got '${String(advice)}'`);
+    if (!Array.isArray(sg) || sg.length === 0) throw new TypeError(`${m}: sg must be a non-empty array of { mr, offset?, length? }`);
+    const flags = optBool(m, 'options.flush', obj<{ flush?: boolean }>(m, 'options', options).flush, false) ? ADVISE_MR_FLAGS.FLUSH : 0;
+    const ranges = sg.map((e, i) => {
+      const mr = instance(m, `sg[${i}].mr`, obj<Sge>(m, `sg[${i}]`, e).mr, MemoryRegion);
+      if (mr.pd !== this) throw new TypeError(`${m}: sg[${i}].mr is registered in another protection domain`);
+      if (mr.closed) throw new TypeError(`${m}: sg[${i}].mr is closed (deregistered)`);
+      const offset = int(m, `sg[${i}].offset`, e.offset ?? 0, 0, mr.length - 1);
+      const length = int(m, `sg[${i}].length`, e.length ?? mr.length - offset, 1, Math.min(mr.length - offset, 0xffffffff));
+      return { mr: mr._native, offset, length };
+    });
+    this._native.adviseMr(a, flags, ranges);
   }
 
   /** Closes the PD and, first, its queue pairs and memory regions. Harmless when already closed. */
