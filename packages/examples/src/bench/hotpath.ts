@@ -9,7 +9,8 @@
  *   node packages/examples/dist/bench/hotpath.js [--json] [--scale k]
  *
  * To tell the JavaScript wrapper's share from the addon's, some calls are
- * repeated directly on the addon object (`_native`, internal API): the
+ * repeated directly on the addon object (`nativeHandle()` of the unstable
+ * `@rdmajs/verbs/internal` entry point): the
  * difference is what the wrapper's validation and encoding cost. This is a
  * diagnostic for the SDK's developers, not an example of how to use it.
  * @module
