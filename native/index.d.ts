@@ -6,6 +6,11 @@
 export interface NativeResource {
   readonly closed: boolean;
   close(): void;
+  /**
+   * `fn` runs (`this` = this object) once, when a JS `close()` closes this
+   * object, itself or by cascade from a parent. Without `fn`: none.
+   */
+  setOnClosed(fn?: (this: NativeResource) => void): void;
 }
 
 export interface NativeContext extends NativeResource {

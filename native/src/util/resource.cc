@@ -36,23 +36,41 @@ static_assert(sizeof(kKinds) / sizeof(kKinds[0]) == kKindCount, "one entry per K
 const char* KindName(Kind kind) { return kKinds[static_cast<int>(kind)].name; }
 const char* ReleaseVerb(Kind kind) { return kKinds[static_cast<int>(kind)].releaseVerb; }
 
-int Resource::Close() {
+int Resource::Close(std::vector<Resource*>* closed) {
   if (closed_) return 0;
   // Dependents remove themselves from dependents_ as they close.
   while (!dependents_.empty()) {
     auto it = std::min_element(dependents_.begin(), dependents_.end(), [](Resource* a, Resource* b) {
       return static_cast<int>(a->kind_) < static_cast<int>(b->kind_);
     });
-    (*it)->Close();
+    (*it)->Close(closed);
   }
   int err = Release();
   closed_ = true;
+  if (closed != nullptr && !onClosed_.IsEmpty()) closed->push_back(this);
   for (auto& parent : parents_) {
     parent.first->RemoveDependent(this);
     parent.second.Reset();
   }
   parents_.clear();
   return err;
+}
+
+void Resource::NotifyClosed(Napi::Env env, const std::vector<Resource*>& closed) {
+  Napi::HandleScope scope(env);
+  // Take every function and object first: local handles keep them alive, so
+  // a callback that lets another object be collected cannot free what the
+  // loop still reads.
+  std::vector<std::pair<Napi::Function, Napi::Object>> calls;
+  for (Resource* r : closed) {
+    Napi::Object self = r->Self();
+    if (!self.IsEmpty()) calls.emplace_back(r->onClosed_.Value(), self);
+    r->onClosed_.Reset();
+  }
+  for (auto& call : calls) {
+    call.first.Call(call.second, {});
+    if (env.IsExceptionPending()) return;
+  }
 }
 
 void Resource::CheckOpen(Napi::Env env, const char* verb) const {

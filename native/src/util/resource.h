@@ -1,7 +1,9 @@
 // Resource: the lifetime half of every wrapped verbs object. A child holds a
 // strong reference to each parent's JS object (so a parent is never collected
 // under a live child) and the parent keeps a raw pointer to the child so
-// close() can cascade, dependents first.
+// close() can cascade, dependents first. A JS close() then tells each object
+// it closed (through its optional onClosed function), so a wrapper learns of
+// a cascade without polling.
 #pragma once
 
 #include <napi.h>
@@ -46,7 +48,13 @@ class Resource {
 
   // Closes dependents first, then releases the handle. Harmless when already
   // closed. Returns the errno of this object's own release (0 on success).
-  int Close();
+  // `closed`, when given, collects every object this call closed, for
+  // NotifyClosed (Release and finalizers must not call into JS).
+  int Close(std::vector<Resource*>* closed = nullptr);
+
+  // Calls the onClosed function of each of `closed` (with its JS object as
+  // `this`), once. Only from a JS call; stops at the first exception.
+  static void NotifyClosed(Napi::Env env, const std::vector<Resource*>& closed);
 
   // Throws EBADF naming `verb` if closed.
   void CheckOpen(Napi::Env env, const char* verb) const;
@@ -55,6 +63,9 @@ class Resource {
   void AttachTo(Resource* parent, Napi::Object parentObject);
   // Frees the verbs handle. Must not call into JS (runs in finalizers too).
   virtual int Release() = 0;
+  // This object's JS object; empty once collected.
+  virtual Napi::Object Self() = 0;
+  void SetOnClosed(Napi::Function fn) { onClosed_ = fn.IsEmpty() ? Napi::FunctionReference() : Napi::Persistent(fn); }
 
  private:
   void RemoveDependent(Resource* child);
@@ -63,6 +74,7 @@ class Resource {
   bool closed_ = false;
   std::vector<Resource*> dependents_;
   std::vector<std::pair<Resource*, Napi::ObjectReference>> parents_;
+  Napi::FunctionReference onClosed_;
 };
 
 }  // namespace rdmajs

@@ -1,6 +1,6 @@
 // Wrapped<T>: the JS class of every verbs wrapper T (CRTP over ObjectWrap,
 // lifetimes from Resource), with the members they all share: the `closed`
-// getter and close(). T declares `static constexpr Kind kKind`, which names
+// getter, close() and setOnClosed(fn) (see Resource::NotifyClosed). T declares `static constexpr Kind kKind`, which names
 // the class and its release verb (resource.cc).
 #pragma once
 
@@ -36,6 +36,7 @@ class Wrapped : public Napi::ObjectWrap<T>, public Resource {
     // valid template argument for T's.
     props.push_back(Napi::ObjectWrap<T>::InstanceAccessor("closed", static_cast<Getter>(&Wrapped::GetClosed), nullptr));
     props.push_back(Napi::ObjectWrap<T>::InstanceMethod("close", static_cast<Method>(&Wrapped::CloseJs)));
+    props.push_back(Napi::ObjectWrap<T>::InstanceMethod("setOnClosed", static_cast<Method>(&Wrapped::SetOnClosedJs)));
     return Napi::ObjectWrap<T>::DefineClass(env, KindName(T::kKind), props);
   }
 
@@ -43,13 +44,31 @@ class Wrapped : public Napi::ObjectWrap<T>, public Resource {
   // a parent is never refused.
   virtual void CheckClosable(Napi::Env env) const {}
 
+  Napi::Object Self() override { return this->Value(); }
+
  private:
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsClosed()); }
 
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
-    if (!IsClosed()) CheckClosable(info.Env());
-    int err = Close();
-    if (err != 0) ThrowRdmaError(info.Env(), ReleaseVerb(T::kKind), err);
+    Napi::Env env = info.Env();
+    if (!IsClosed()) CheckClosable(env);
+    if (env.IsExceptionPending()) return env.Undefined();
+    std::vector<Resource*> closed;
+    int err = Close(&closed);
+    NotifyClosed(env, closed);
+    if (err != 0 && !env.IsExceptionPending()) ThrowRdmaError(env, ReleaseVerb(T::kKind), err);
+    return env.Undefined();
+  }
+
+  // setOnClosed(fn?): fn runs (this = the object) when a JS close() closes
+  // it, directly or by cascade. Without fn: none.
+  Napi::Value SetOnClosedJs(const Napi::CallbackInfo& info) {
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      Args args(info, "setOnClosed");
+      SetOnClosed(args.Function(0, "fn"));
+    } else {
+      SetOnClosed(Napi::Function());
+    }
     return info.Env().Undefined();
   }
 };

@@ -33,10 +33,12 @@ import { debuglog } from './debug.js';
 import { RdmaError, rdmaError } from './errors.js';
 import { native, type NativeCmEvent, type NativeCmEventChannel, type NativeCmId } from './native.js';
 import type { AddressHandle } from './ah.js';
-import type { WorkCompletion } from './cq.js';
-import type { UdTarget } from './descriptors.js';
 import type { ProtectionDomain } from './pd.js';
-import type { AhAttributes, QpOptions, QueuePair } from './qp.js';
+import { modifyRaw, type QueuePair } from './qp.js';
+import type { WorkCompletion } from './types/completion.js';
+import type { QpOptions } from './types/qp-options.js';
+import type { AhAttributes } from './types/qp.js';
+import type { UdTarget } from './types/work-requests.js';
 
 /** An IP endpoint of a connection. */
 export interface CmAddress {
@@ -530,7 +532,7 @@ async function setUpQp(method: string, id: NativeCmId, options: CmConnectionOpti
   checkPd(method, id, pd);
   const qp = pd.createQp({ ...options.qp, type: 'RC' });
   try {
-    qp._modifyRaw(id.initQpAttr(QP_STATE.INIT));
+    modifyRaw(qp, id.initQpAttr(QP_STATE.INIT));
     options.prepare?.(qp);
   } catch (err) {
     qp.close();
@@ -551,10 +553,10 @@ function setUpUdQp(method: string, id: NativeCmId, options: CmConnectionOptions)
   const qp = pd.createQp({ ...options.qp, type: 'UD' });
   try {
     const init = id.initQpAttr(QP_STATE.INIT);
-    qp._modifyRaw(init);
+    modifyRaw(qp, init);
     options.prepare?.(qp);
-    qp._modifyRaw({ qpState: QP_STATE.RTR });
-    qp._modifyRaw({ qpState: QP_STATE.RTS, sqPsn: 0 });
+    modifyRaw(qp, { qpState: QP_STATE.RTR });
+    modifyRaw(qp, { qpState: QP_STATE.RTS, sqPsn: 0 });
     return { qp: qp.ready(), qkey: init.qkey as number };
   } catch (err) {
     qp.close();
@@ -565,9 +567,9 @@ function setUpUdQp(method: string, id: NativeCmId, options: CmConnectionOptions)
 function toRts(id: NativeCmId, qp: QueuePair): QueuePair<'ready'> {
   // INIT again first: before the CM exchange rdma_cm gives an initiator's
   // QP no remote access rights; now it knows them (as librdmacm does).
-  qp._modifyRaw(id.initQpAttr(QP_STATE.INIT));
-  qp._modifyRaw(id.initQpAttr(QP_STATE.RTR));
-  qp._modifyRaw(id.initQpAttr(QP_STATE.RTS));
+  modifyRaw(qp, id.initQpAttr(QP_STATE.INIT));
+  modifyRaw(qp, id.initQpAttr(QP_STATE.RTR));
+  modifyRaw(qp, id.initQpAttr(QP_STATE.RTS));
   return qp.ready();
 }
 

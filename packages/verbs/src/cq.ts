@@ -1,5 +1,6 @@
 /**
- * Completion queues: where the NIC reports finished work requests.
+ * Completion queues: where the NIC reports finished work requests; and
+ * `Context.createCq()`.
  *
  * Three ways to consume them, from fastest to most convenient:
  * - {@link CompletionQueue.pollInto} fills a reusable {@link CompletionBatch}
@@ -8,199 +9,26 @@
  * - {@link CompletionQueue.wait} / {@link CompletionQueue.next} /
  *   {@link CompletionQueue.completions} sleep on the event loop until the
  *   NIC signals the queue's {@link CompletionChannel} (no busy thread).
+ *
+ * A CQ closed while waiters sleep (itself, or by closing its channel or
+ * device) rejects them with EBADF: the addon calls the CQ's onClosed
+ * function for every object a close() closes.
  * @module
  */
+import { CompletionBatch } from './batch.js';
+import { CompletionChannel } from './channel.js';
 import { assertOpen, instance, int, obj, optInt } from './check.js';
-import { WC_FIELD, WC_FIELDS, WC_FLAGS, WC_OPCODE_NAME, WC_STATUS_NAME, WC_STATUS_TEXT, type WcOpcode, type WcStatus } from './constants.js';
-import type { Context } from './device.js';
+import { Context, contextHandle } from './context.js';
 import { rdmaError } from './errors.js';
-import { native, type NativeCompletionChannel, type NativeCompletionQueue } from './native.js';
+import { native, type NativeCompletionChannel, type NativeCompletionQueue, type NativeResource } from './native.js';
+import { VerbsResource, addMethods, handle } from './resource.js';
+import type { CqOptions, WaitOptions, WorkCompletion } from './types/completion.js';
 
 /** Longest spin of one poll (the addon's bound too): 10 s. */
 const MAX_SPIN_US = 10_000_000;
 
-// Field indexes inside one completion of a batch (WC_FIELD: native/src/layouts.h).
-const {
-  STATUS: F_STATUS,
-  OPCODE: F_OPCODE,
-  VENDOR_ERR: F_VENDOR_ERR,
-  BYTE_LEN: F_BYTE_LEN,
-  IMM: F_IMM,
-  QP_NUM: F_QP_NUM,
-  SRC_QP: F_SRC_QP,
-  FLAGS: F_FLAGS,
-  PKEY_INDEX: F_PKEY_INDEX,
-  SLID: F_SLID,
-  SL: F_SL,
-  DLID_PATH_BITS: F_DLID_PATH_BITS,
-} = WC_FIELD;
-
-/** A finished work request, as an object (see {@link CompletionBatch} for the allocation-free form). */
-export interface WorkCompletion {
-  /** The `id` given when the work request was posted. */
-  id: bigint;
-  /**
-   * `'SUCCESS'`, or why the work request failed (see {@link wcStatusText}).
-   * After an error the QP is in ERR and its other requests flush with `'WR_FLUSH_ERR'`.
-   */
-  status: WcStatus;
-  /** True when `status === 'SUCCESS'`. */
-  ok: boolean;
-  /** What completed. Undefined by the verbs spec when the status is an error. */
-  opcode: WcOpcode;
-  /** Bytes received (receives) or read/atomically fetched. */
-  byteLen: number;
-  /** Immediate data (host byte order) when the peer sent one, else undefined. */
-  imm: number | undefined;
-  /** Local QP number the completion belongs to. */
-  qpNum: number;
-  /** Source QP (UD receives). */
-  srcQp: number;
-  /** Raw `IBV_WC_*` flags. */
-  wcFlags: number;
-  /** Provider-specific error detail. */
-  vendorErr: number;
-  /** UD receives: partition key index. */
-  pkeyIndex: number;
-  /** UD receives: source LID (0 on RoCE). */
-  slid: number;
-  /** UD receives: service level. */
-  sl: number;
-  /** UD receives: destination LID path bits. */
-  dlidPathBits: number;
-}
-
-/**
- * A reusable batch of completions in typed arrays, filled by
- * {@link CompletionQueue.pollInto}. Read entry `i < count` with the accessors.
- */
-export class CompletionBatch {
-  /** Work request ids, one per entry. */
-  readonly ids: BigUint64Array;
-  /** Raw fields, {@link CompletionBatch.FIELDS} per entry. */
-  readonly fields: Uint32Array;
-  /** Entries the last poll filled. */
-  count = 0;
-  /** Number of u32 fields per completion. */
-  static readonly FIELDS = WC_FIELDS;
-
-  /** @param capacity Most completions one poll returns. Default 64. */
-  constructor(readonly capacity = 64) {
-    int('CompletionBatch', 'capacity', capacity, 1, 1 << 20);
-    this.ids = new BigUint64Array(capacity);
-    this.fields = new Uint32Array(capacity * WC_FIELDS);
-  }
-
-  /** Work request id of entry `i`. */
-  id(i: number): bigint {
-    return this.ids[i]!;
-  }
-  /** Status of entry `i`. */
-  status(i: number): WcStatus {
-    return WC_STATUS_NAME[this.fields[i * WC_FIELDS + F_STATUS]!]!;
-  }
-  /** True when entry `i` succeeded. */
-  ok(i: number): boolean {
-    return this.fields[i * WC_FIELDS + F_STATUS] === 0;
-  }
-  /** Opcode of entry `i`. */
-  opcode(i: number): WcOpcode {
-    return WC_OPCODE_NAME[this.fields[i * WC_FIELDS + F_OPCODE]!]!;
-  }
-  /** Byte count of entry `i`. */
-  byteLen(i: number): number {
-    return this.fields[i * WC_FIELDS + F_BYTE_LEN]!;
-  }
-  /** Immediate data of entry `i`, or undefined. */
-  imm(i: number): number | undefined {
-    const base = i * WC_FIELDS;
-    return (this.fields[base + F_FLAGS]! & WC_FLAGS.WITH_IMM) !== 0 ? this.fields[base + F_IMM] : undefined;
-  }
-  /** Local QP number of entry `i`. */
-  qpNum(i: number): number {
-    return this.fields[i * WC_FIELDS + F_QP_NUM]!;
-  }
-  /** Entry `i` as an object (allocates). */
-  get(i: number): WorkCompletion {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`CompletionBatch.get: index ${i} out of [0, ${this.count})`);
-    const base = i * WC_FIELDS;
-    const f = this.fields;
-    const status = this.status(i);
-    return {
-      id: this.ids[i]!,
-      status,
-      ok: status === 'SUCCESS',
-      opcode: this.opcode(i),
-      byteLen: f[base + F_BYTE_LEN]!,
-      imm: this.imm(i),
-      qpNum: f[base + F_QP_NUM]!,
-      srcQp: f[base + F_SRC_QP]!,
-      wcFlags: f[base + F_FLAGS]!,
-      vendorErr: f[base + F_VENDOR_ERR]!,
-      pkeyIndex: f[base + F_PKEY_INDEX]!,
-      slid: f[base + F_SLID]!,
-      sl: f[base + F_SL]!,
-      dlidPathBits: f[base + F_DLID_PATH_BITS]!,
-    };
-  }
-}
-
-/** A human-readable text for a completion status (`ibv_wc_status_str`). */
-export function wcStatusText(status: WcStatus): string {
-  return WC_STATUS_TEXT[WC_STATUS_NAME.indexOf(status)] ?? status;
-}
-
-/** Options of the waiting methods. */
-export interface WaitOptions {
-  /** Reject with ETIMEDOUT after this many milliseconds. */
-  timeoutMs?: number;
-  /** Reject with the signal's reason when aborted. */
-  signal?: AbortSignal;
-  /**
-   * Spin on the CQ for up to this many microseconds before sleeping on the
-   * channel: lower latency for a burned core. Default 0.
-   */
-  busyPollUs?: number;
-}
-
-/** A completion channel (`ibv_comp_channel`), watched by the libuv loop. */
-export class CompletionChannel implements Disposable {
-  /** @internal */ readonly _native: NativeCompletionChannel;
-  /** The device it belongs to. */
-  readonly context: Context;
-
-  /** @internal Use {@link Context.createCompletionChannel}. */
-  constructor(context: Context) {
-    this.context = context;
-    this._native = new native.CompletionChannel(context._native);
-  }
-
-  /** True once closed. */
-  get closed(): boolean {
-    return this._native.closed;
-  }
-
-  /** Closes the channel and, first, the CQs that use it. Harmless when already closed. */
-  close(): void {
-    this._native.close();
-    abortClosedWaiters();
-  }
-
-  /** Same as {@link close}. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
-
-// CQs with pending waiters. Closing any ancestor closes the CQ natively
-// without the CQ's TS object hearing of it; every close() sweeps this set so
-// such waiters reject (EBADF) instead of hanging.
-const waitingQueues = new Set<CompletionQueue>();
-
-/** @internal Rejects the waiters of every CQ that has been closed. */
-export function abortClosedWaiters(): void {
-  for (const cq of waitingQueues) if (cq.closed) cq._abortWaiters();
-}
+// Native CQ -> its wrapper, for the onClosed notice (weak: pins nothing).
+const queues = new WeakMap<NativeResource, CompletionQueue>();
 
 interface Waiter {
   resolve(): void;
@@ -208,8 +36,8 @@ interface Waiter {
 }
 
 /** A completion queue (`ibv_cq`). */
-export class CompletionQueue implements Disposable {
-  /** @internal */ readonly _native: NativeCompletionQueue;
+export class CompletionQueue extends VerbsResource {
+  readonly #native: NativeCompletionQueue;
   /** The device it belongs to. */
   readonly context: Context;
   /** Its completion channel, if created with one (needed for the waiting methods). */
@@ -222,20 +50,29 @@ export class CompletionQueue implements Disposable {
 
   /** @internal Use {@link Context.createCq}. */
   constructor(context: Context, entries: number, channel: CompletionChannel | null, compVector: number) {
+    const cq = new native.CompletionQueue(contextHandle(context), entries, channel ? handle<NativeCompletionChannel>(channel) : null, compVector) as NativeCompletionQueue;
+    super(cq);
+    this.#native = cq;
     this.context = context;
     this.channel = channel;
-    this._native = new native.CompletionQueue(context._native, entries, channel?._native ?? null, compVector);
-    if (channel) this._native.setHandler(() => this.#onEvent());
+    if (channel) {
+      cq.setHandler(() => this.#onEvent());
+      // Closing the CQ, or its channel or device (a native cascade), rejects the waiters.
+      queues.set(cq, this);
+      cq.setOnClosed(CompletionQueue.#onClosed);
+    }
   }
 
-  /** True once closed. */
-  get closed(): boolean {
-    return this._native.closed;
+  // A module-level function and a WeakMap: the native side holds no closure
+  // over this object.
+  static #onClosed(this: NativeResource): void {
+    const cq = queues.get(this);
+    if (cq) cq.#abortWaiters();
   }
 
   /** Actual capacity (at least what was asked for). */
   get size(): number {
-    return this._native.size;
+    return this.#native.size;
   }
 
   /**
@@ -269,7 +106,7 @@ export class CompletionQueue implements Disposable {
    * (`ibv_req_notify_cq`). The waiting methods do this for you.
    */
   requestNotify(solicitedOnly = false): void {
-    this._native.requestNotify(solicitedOnly);
+    this.#native.requestNotify(solicitedOnly);
   }
 
   /**
@@ -300,7 +137,7 @@ export class CompletionQueue implements Disposable {
       if (options.signal !== undefined) instance(m, 'signal', options.signal, AbortSignal);
       options.signal?.throwIfAborted();
       if (!this.#armed) {
-        this._native.requestNotify(false);
+        this.#native.requestNotify(false);
         this.#armed = true;
       }
       return this.#sleep(timeoutMs, options.signal);
@@ -378,40 +215,33 @@ export class CompletionQueue implements Disposable {
    */
   ref(): this {
     this.#keepAlive = true;
-    if (this.#waiters.length > 0 && !this.closed) this._native.ref();
+    if (this.#waiters.length > 0 && !this.closed) this.#native.ref();
     return this;
   }
 
   /** Pending waits no longer keep the process alive (like `socket.unref()`). */
   unref(): this {
     this.#keepAlive = false;
-    if (!this.closed) this._native.unref();
+    if (!this.closed) this.#native.unref();
     return this;
   }
 
   /** Closes the CQ and, first, the QPs that use it. Pending waits reject with EBADF. */
-  close(): void {
-    this._native.close();
-    abortClosedWaiters();
+  override close(): void {
+    super.close();
   }
 
-  /** Same as {@link close}. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /** @internal */
-  _abortWaiters(): void {
+  #abortWaiters(): void {
     const err = rdmaError('CompletionQueue.wait', 'EBADF', 'CompletionQueue was closed while waiting');
     this.#release().forEach((w) => w.reject(err));
   }
 
   #poll(batch: CompletionBatch, max: number, spinUs = 0): number {
     if (this.#bound !== batch) {
-      this._native.bindBatch(batch.ids, batch.fields);
+      this.#native.bindBatch(batch.ids, batch.fields);
       this.#bound = batch;
     }
-    const n = this._native.poll(max, spinUs);
+    const n = this.#native.poll(max, spinUs);
     batch.count = n;
     return n;
   }
@@ -419,10 +249,10 @@ export class CompletionQueue implements Disposable {
   // Arms the CQ and polls once more, in one native call.
   #arm(batch: CompletionBatch, max: number): number {
     if (this.#bound !== batch) {
-      this._native.bindBatch(batch.ids, batch.fields);
+      this.#native.bindBatch(batch.ids, batch.fields);
       this.#bound = batch;
     }
-    const n = this._native.arm(max);
+    const n = this.#native.arm(max);
     batch.count = n;
     return n;
   }
@@ -460,10 +290,7 @@ export class CompletionQueue implements Disposable {
         timer = setTimeout(() => drop(rdmaError('CompletionQueue.wait', 'ETIMEDOUT', `no completion within ${timeoutMs} ms`)), timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.#waiters.length === 0) {
-        if (this.#keepAlive) this._native.ref();
-        waitingQueues.add(this);
-      }
+      if (this.#waiters.length === 0 && this.#keepAlive) this.#native.ref();
       this.#waiters.push(waiter);
     });
   }
@@ -481,7 +308,32 @@ export class CompletionQueue implements Disposable {
   }
 
   #idle(): void {
-    waitingQueues.delete(this);
-    if (!this.closed) this._native.unref();
+    if (!this.closed) this.#native.unref();
   }
 }
+
+declare module './context.js' {
+  interface Context {
+    /**
+     * Creates a completion queue (`ibv_create_cq`), where work completions of
+     * the QPs that use it arrive.
+     * @throws RangeError for `entries` out of range; {@link RdmaError} `EBADF`
+     * when closed, `EINVAL` when `entries` exceeds {@link DeviceAttributes.maxCqe}.
+     */
+    createCq(options?: CqOptions): CompletionQueue;
+  }
+}
+
+addMethods(Context, {
+  createCq(options: CqOptions = {}): CompletionQueue {
+    const m = 'ibv_create_cq';
+    assertOpen(this.closed, m, 'Context');
+    const o = obj<CqOptions>(m, 'options', options);
+    const entries = optInt(m, 'entries', o.entries, 256, 1, 0x7fffffff);
+    const vector = optInt(m, 'compVector', o.compVector, 0, 0, 0x7fffffff);
+    if (o.channel !== undefined && !(o.channel instanceof CompletionChannel)) {
+      throw new TypeError(`${m}: channel must be a CompletionChannel`);
+    }
+    return new CompletionQueue(this, entries, o.channel ?? null, vector);
+  },
+});

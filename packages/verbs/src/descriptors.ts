@@ -1,5 +1,5 @@
 /**
- * Work requests and their encoding into the descriptor buffers the addon
+ * The encoding of work requests (types/work-requests.ts) into the descriptor buffers the addon
  * reads. The slot and SGE layouts are declared once, in
  * native/src/layouts.h, and read here by name from the addon's SEND_SLOT,
  * RECV_SLOT and SGE constants. Encoding writes numbers and existing bigints
@@ -7,75 +7,10 @@
  * @module
  */
 import { RECV_SLOT, SEND_FLAGS, SEND_SLOT, SGE, WR_OPCODE, type SendOpcode } from './constants.js';
-import { AddressHandle } from './ah.js';
+import { AddressHandle, addressHandleId } from './ah.js';
 import { MemoryRegion } from './mr.js';
 import type { ProtectionDomain } from './pd.js';
-
-/** A scatter/gather entry: `length` bytes at `offset` in a registered region. */
-export interface Sge {
-  /** The registered region; it must belong to the QP's protection domain. */
-  mr: MemoryRegion;
-  /** Default 0. */
-  offset?: number;
-  /** Default: the rest of the region from `offset`. */
-  length?: number;
-}
-
-/** The remote side of an RDMA or atomic operation. */
-export interface RemoteTarget {
-  /** Remote start address (from the peer's {@link MemoryRegion.remote}). */
-  address: bigint;
-  /** The peer's remote key for that memory ({@link MemoryRegion.rkey} or {@link MemoryWindow.rkey} on its side). */
-  rkey: number;
-  /** Added to `address`; default 0. */
-  offset?: number;
-}
-
-/** A send-queue work request. */
-export interface SendWr {
-  /** Returned in the completion. Default `0n`. */
-  id?: bigint;
-  /** Default `'SEND'`. */
-  opcode?: SendOpcode;
-  /** Local memory to send from / read into. An empty list sends zero bytes. */
-  sg?: readonly Sge[];
-  /** Immediate data (u32, host order) for the `*_WITH_IMM` opcodes. */
-  imm?: number;
-  /** Target of RDMA_WRITE*, RDMA_READ and atomics. */
-  remote?: RemoteTarget;
-  /** ATOMIC_CMP_AND_SWP: value to compare; ATOMIC_FETCH_AND_ADD: value to add. */
-  compareAdd?: bigint;
-  /** ATOMIC_CMP_AND_SWP: value to store when equal. */
-  swap?: bigint;
-  /** Generate a completion. Default true. */
-  signaled?: boolean;
-  /** Wait for prior RDMA_READs and atomics to finish first. */
-  fence?: boolean;
-  /** Ask the receiver's CQ to signal a solicited-only waiter. */
-  solicited?: boolean;
-  /** Copy the payload into the WQE (up to the QP's `maxInlineData`). */
-  inline?: boolean;
-  /** UD only: the destination. */
-  ud?: UdTarget;
-}
-
-/** Destination of a UD send. */
-export interface UdTarget {
-  /** Address handle of the destination port (same PD as the QP). */
-  ah: AddressHandle;
-  /** Destination QP number. */
-  remoteQpn: number;
-  /** Destination QP's qkey. */
-  remoteQkey: number;
-}
-
-/** A receive-queue work request. */
-export interface RecvWr {
-  /** Returned in the completion. Default `0n`. */
-  id?: bigint;
-  /** Where an incoming SEND lands. May be empty for RDMA_WRITE_WITH_IMM only. */
-  sg?: readonly Sge[];
-}
+import type { RecvWr, SendWr, Sge } from './types/work-requests.js';
 
 const NEEDS_REMOTE = new Set<SendOpcode>(['RDMA_WRITE', 'RDMA_WRITE_WITH_IMM', 'RDMA_READ', 'ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
 const HAS_IMM = new Set<SendOpcode>(['SEND_WITH_IMM', 'RDMA_WRITE_WITH_IMM']);
@@ -217,7 +152,7 @@ export class SendDescriptors extends Descriptors {
       if (!Number.isInteger(t.remoteQkey) || t.remoteQkey < 0 || t.remoteQkey > 0xffffffff) {
         throw new RangeError(`${method}: wr[${index}].ud.remoteQkey must be a u32`);
       }
-      this.u32[h + SEND_AH_ID] = t.ah._native.id;
+      this.u32[h + SEND_AH_ID] = addressHandleId(t.ah);
       this.u32[h + SEND_REMOTE_QPN] = t.remoteQpn;
       this.u32[h + SEND_REMOTE_QKEY] = t.remoteQkey;
       this.u64[w + SEND_REMOTE_ADDR] = 0n;

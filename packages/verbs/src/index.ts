@@ -27,17 +27,10 @@ import { native } from './native.js';
 
 export { RdmaError, type RdmaErrorProps } from './errors.js';
 export type { Access, MemoryAdvice, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
-export {
-  Context,
-  listDevices,
-  openDevice,
-  type CqOptions,
-  type DeviceAttributes,
-  type DeviceInfo,
-  type GidEntry,
-  type GidType,
-  type PortAttributes,
-} from './device.js';
+export { VerbsResource } from './resource.js';
+export { listDevices, openDevice } from './device.js';
+export { Context } from './context.js';
+export type { DeviceAttributes, DeviceInfo, GidEntry, GidType, PortAttributes } from './types/device.js';
 export type {
   AsyncEvent,
   AsyncEventType,
@@ -50,28 +43,33 @@ export type {
   ResourceEventType,
 } from './events.js';
 export { ProtectionDomain } from './pd.js';
-export { MemoryRegion, type RegisterOptions, type RemoteBuffer } from './mr.js';
+export { MemoryRegion } from './mr.js';
+export type { RegisterOptions, RemoteBuffer } from './types/memory.js';
 export { RegistrationCache, type Registration, type RegistrationCacheOptions } from './regcache.js';
-export { CompletionBatch, CompletionChannel, CompletionQueue, wcStatusText, type WaitOptions, type WorkCompletion } from './cq.js';
-export {
-  QueuePair,
-  checkEndpoint,
-  type ActivateOptions,
-  type AhAttributes,
-  type ConnectOptions,
-  type Endpoint,
-  type EndpointOptions,
-  type QpAttributes,
-  type QpCap,
-  type QpInfo,
-  type QpOptions,
-  type QpPhase,
-} from './qp.js';
-export type { RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './descriptors.js';
+export { CompletionChannel } from './channel.js';
+export { CompletionBatch, wcStatusText } from './batch.js';
+export { CompletionQueue } from './cq.js';
+export type { CqOptions, WaitOptions, WorkCompletion } from './types/completion.js';
+export { QueuePair } from './qp.js';
+export { checkEndpoint } from './endpoint.js';
+export type {
+  ActivateOptions,
+  AhAttributes,
+  ConnectOptions,
+  Endpoint,
+  EndpointOptions,
+  QpAttributes,
+  QpCap,
+  QpInfo,
+  QpPhase,
+  SrqOptions,
+} from './types/qp.js';
+export type { QpOptions } from './types/qp-options.js';
+export type { BindOptions, RecvWr, RemoteTarget, SendWr, Sge, UdTarget } from './types/work-requests.js';
 export { PreparedSends } from './prepared.js';
-export { SharedReceiveQueue, type SrqOptions } from './srq.js';
+export { SharedReceiveQueue } from './srq.js';
 export { AddressHandle } from './ah.js';
-export { MemoryWindow, type BindOptions } from './mw.js';
+export { MemoryWindow } from './mw.js';
 export { formatGid, parseGid } from './gid.js';
 /** Connection management over rdma_cm: `cm.listen()`, `cm.connect()`. */
 export * as cm from './cm.js';

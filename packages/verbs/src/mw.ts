@@ -1,35 +1,22 @@
 /**
  * Memory windows (type 1): grant a peer remote access to just part of a
- * registered region, and take it back, without re-registering.
+ * registered region, and take it back, without re-registering; and
+ * `ProtectionDomain.allocMw()`.
  * @module
  */
 import { assertOpen, instance, int, obj, optBool, u64 } from './check.js';
-import { accessMask, type Access } from './constants.js';
+import { accessMask } from './constants.js';
 import { rdmaError } from './errors.js';
 import { MemoryRegion } from './mr.js';
-import { native, type NativeMemoryWindow } from './native.js';
-import type { ProtectionDomain } from './pd.js';
+import { native, type NativeMemoryRegion, type NativeMemoryWindow, type NativeQueuePair } from './native.js';
+import { ProtectionDomain } from './pd.js';
 import { QueuePair } from './qp.js';
+import { VerbsResource, addMethods, handle } from './resource.js';
+import type { BindOptions } from './types/work-requests.js';
 
-/** Options of {@link MemoryWindow.bind}. */
-export interface BindOptions {
-  /** The region to open a window onto; it needs `MW_BIND` access. */
-  mr: MemoryRegion;
-  /** Start of the window in the region. Default 0. */
-  offset?: number;
-  /** Window length. Default: the rest of the region. */
-  length?: number;
-  /** Rights the window grants, e.g. `['REMOTE_WRITE']`. */
-  access: readonly Access[];
-  /** Id of the BIND_MW completion. Default 0n. */
-  id?: bigint;
-  /** Default true. */
-  signaled?: boolean;
-}
-
-/** A memory window (`ibv_mw`, type 1). */
-export class MemoryWindow implements Disposable {
-  /** @internal */ readonly _native: NativeMemoryWindow;
+/** A memory window (`ibv_mw`, type 1). Closing it deallocates it. */
+export class MemoryWindow extends VerbsResource {
+  readonly #native: NativeMemoryWindow;
   /** The protection domain it belongs to. */
   readonly pd: ProtectionDomain;
   #base = 0n;
@@ -38,18 +25,15 @@ export class MemoryWindow implements Disposable {
 
   /** @internal Use {@link ProtectionDomain.allocMw}. */
   constructor(pd: ProtectionDomain) {
+    const mw = new native.MemoryWindow(handle(pd)) as NativeMemoryWindow;
+    super(mw);
+    this.#native = mw;
     this.pd = pd;
-    this._native = new native.MemoryWindow(pd._native);
-  }
-
-  /** True once closed. */
-  get closed(): boolean {
-    return this._native.closed;
   }
 
   /** The current remote key (changes at every bind). */
   get rkey(): number {
-    return this._native.rkey;
+    return this.#native.rkey;
   }
 
   /** What a peer needs to RDMA into the bound window. */
@@ -76,7 +60,7 @@ export class MemoryWindow implements Disposable {
     const mr = instance(m, 'mr', o.mr, MemoryRegion);
     const offset = o.offset === undefined ? 0 : int(m, 'offset', o.offset, 0, mr.length);
     const length = o.length === undefined ? mr.length - offset : int(m, 'length', o.length, 0, mr.length - offset);
-    const rkey = this._native.bind(qp._native, mr._native, offset, length, accessMask(m, o.access), u64(m, 'id', o.id ?? 0n), optBool(m, 'signaled', o.signaled, true));
+    const rkey = this.#native.bind(handle<NativeQueuePair>(qp), handle<NativeMemoryRegion>(mr), offset, length, accessMask(m, o.access), u64(m, 'id', o.id ?? 0n), optBool(m, 'signaled', o.signaled, true));
     this.#base = mr.address + BigInt(offset);
     this.#length = length;
     this.#mr = mr;
@@ -93,17 +77,24 @@ export class MemoryWindow implements Disposable {
     instance(m, 'qp', qp, QueuePair);
     obj(m, 'options', options);
     if (!this.#mr || this.#mr.closed) throw rdmaError(m, 'EINVAL', 'the window is not bound');
-    this._native.bind(qp._native, this.#mr._native, 0, 0, 0, u64(m, 'id', options.id ?? 0n), optBool(m, 'signaled', options.signaled, true));
+    this.#native.bind(handle<NativeQueuePair>(qp), handle<NativeMemoryRegion>(this.#mr), 0, 0, 0, u64(m, 'id', options.id ?? 0n), optBool(m, 'signaled', options.signaled, true));
     this.#length = 0;
   }
+}
 
-  /** Deallocates the window. Harmless when already closed. */
-  close(): void {
-    this._native.close();
-  }
-
-  /** Same as {@link close}. */
-  [Symbol.dispose](): void {
-    this.close();
+declare module './pd.js' {
+  interface ProtectionDomain {
+    /**
+     * Allocates a type-1 memory window; bind it with {@link MemoryWindow.bind}.
+     * Throws EOPNOTSUPP on devices without memory windows.
+     */
+    allocMw(): MemoryWindow;
   }
 }
+
+addMethods(ProtectionDomain, {
+  allocMw(): MemoryWindow {
+    assertOpen(this.closed, 'ibv_alloc_mw', 'ProtectionDomain');
+    return new MemoryWindow(this);
+  },
+});

@@ -19,14 +19,19 @@
  * }
  * ping.close();
  * ```
+ * `QueuePair.prepareSend()` is added here (see resource.ts).
  * @module
  */
-import { int, u64 } from './check.js';
+import { assertOpen, int, u64 } from './check.js';
 import { SEND_FLAGS, WR_OPCODE } from './constants.js';
-import { SendDescriptors, SlotEditor, type SendWr } from './descriptors.js';
+import { SendDescriptors, SlotEditor } from './descriptors.js';
 import { rdmaError } from './errors.js';
 import type { MemoryRegion } from './mr.js';
-import type { QueuePair } from './qp.js';
+import type { NativeQueuePair } from './native.js';
+import { QueuePair, postBank } from './qp.js';
+import { addMethods, handle } from './resource.js';
+import type { QpPhase } from './types/qp.js';
+import type { SendWr } from './types/work-requests.js';
 
 const M = 'PreparedSends';
 const WITH_IMM = new Set([WR_OPCODE.SEND_WITH_IMM, WR_OPCODE.RDMA_WRITE_WITH_IMM]);
@@ -54,7 +59,7 @@ export class PreparedSends implements Disposable {
     this.length = wrs.length;
     this.#edit = new SlotEditor(d);
     this.#regions = wrs.map((wr) => (wr.sg ?? []).map((e: { mr: MemoryRegion }) => e.mr));
-    this.#bank = qp._native.bindSendBank(d.buffer);
+    this.#bank = handle<NativeQueuePair>(qp).bindSendBank(d.buffer);
   }
 
   /** True once closed (directly, or by closing its QP). */
@@ -68,7 +73,7 @@ export class PreparedSends implements Disposable {
    */
   post(count?: number): void {
     if (this.#bank === 0) throw rdmaError('ibv_post_send', 'EBADF', 'PreparedSends is closed');
-    this.qp._postBank(this.#bank, count === undefined ? this.length : int('ibv_post_send', 'count', count, 1, this.length));
+    postBank(this.qp, this.#bank, count === undefined ? this.length : int('ibv_post_send', 'count', count, 1, this.length));
   }
 
   /** Whether request `i` generates a completion. */
@@ -124,7 +129,7 @@ export class PreparedSends implements Disposable {
   /** Releases the set's descriptors. Harmless when already closed. */
   close(): void {
     if (this.#bank === 0) return;
-    this.qp._native.unbindSendBank(this.#bank);
+    handle<NativeQueuePair>(this.qp).unbindSendBank(this.#bank);
     this.#bank = 0;
   }
 
@@ -139,3 +144,22 @@ export class PreparedSends implements Disposable {
     }
   }
 }
+
+declare module './qp.js' {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- merges with the class, whose parameter it must repeat
+  interface QueuePair<P extends QpPhase = QpPhase> {
+    /**
+     * Validates and encodes send work requests once; the returned set posts
+     * them with one native call each ({@link PreparedSends.post}) and changes
+     * single fields in place between posts. Up to `cap.maxSendWr` requests.
+     */
+    prepareSend(this: QueuePair<'ready'>, wrs: readonly SendWr[]): PreparedSends;
+  }
+}
+
+addMethods(QueuePair, {
+  prepareSend(this: QueuePair<'ready'>, wrs: readonly SendWr[]): PreparedSends {
+    assertOpen(this.closed, 'QueuePair.prepareSend', 'QueuePair');
+    return new PreparedSends(this, wrs);
+  },
+});

@@ -1,28 +1,22 @@
 /**
- * Shared receive queues: one pool of receive buffers serving many QPs.
+ * Shared receive queues: one pool of receive buffers serving many QPs; and
+ * `ProtectionDomain.createSrq()`.
  * @module
  */
 import { assertOpen, int, obj } from './check.js';
-import { RecvDescriptors, type RecvWr } from './descriptors.js';
+import { RecvDescriptors } from './descriptors.js';
 import { native, type NativeSharedReceiveQueue } from './native.js';
-import type { ProtectionDomain } from './pd.js';
+import { ProtectionDomain } from './pd.js';
+import { VerbsResource, addMethods, handle } from './resource.js';
+import type { SrqOptions } from './types/qp.js';
+import type { RecvWr } from './types/work-requests.js';
 
-/** Options of {@link ProtectionDomain.createSrq}. */
-export interface SrqOptions {
-  /** Outstanding receives. Default 256. */
-  maxWr?: number;
-  /** SGEs per receive. Default 1. */
-  maxSge?: number;
-  /**
-   * Arm the limit event: the device raises an async `SRQ_LIMIT_REACHED`
-   * event once fewer than this many receives remain. 0 (default) = off.
-   */
-  srqLimit?: number;
-}
-
-/** A shared receive queue (`ibv_srq`). Pass it as `srq` to {@link ProtectionDomain.createQp}. */
-export class SharedReceiveQueue implements Disposable {
-  /** @internal */ readonly _native: NativeSharedReceiveQueue;
+/**
+ * A shared receive queue (`ibv_srq`). Pass it as `srq` to {@link ProtectionDomain.createQp}.
+ * Closing it closes the QPs attached to it first.
+ */
+export class SharedReceiveQueue extends VerbsResource {
+  readonly #native: NativeSharedReceiveQueue;
   /** The protection domain it lives in. */
   readonly pd: ProtectionDomain;
   /** Actual capacity (the device may round up what was asked). */
@@ -43,16 +37,13 @@ export class SharedReceiveQueue implements Disposable {
       maxSge: o.maxSge === undefined ? 1 : int(m, 'maxSge', o.maxSge, 1, 64),
       srqLimit: o.srqLimit === undefined ? 0 : int(m, 'srqLimit', o.srqLimit, 0, 1 << 20),
     };
+    const srq = new native.SharedReceiveQueue(handle(pd), raw) as NativeSharedReceiveQueue;
+    super(srq);
+    this.#native = srq;
     this.pd = pd;
-    this._native = new native.SharedReceiveQueue(pd._native, raw);
-    this.cap = Object.freeze({ ...this._native.cap });
+    this.cap = Object.freeze({ ...this.#native.cap });
     this.#recv = new RecvDescriptors(this.cap.maxWr, this.cap.maxSge);
-    this._native.bindDescriptors(this.#recv.buffer);
-  }
-
-  /** True once closed (directly or by closing its PD). */
-  get closed(): boolean {
-    return this._native.closed;
+    this.#native.bindDescriptors(this.#recv.buffer);
   }
 
   /**
@@ -65,20 +56,20 @@ export class SharedReceiveQueue implements Disposable {
     // The addon refuses a closed SRQ (EBADF) and closed regions.
     if (!Array.isArray(wrs)) {
       this.#recv.write(m, 0, wrs as RecvWr, this.pd);
-      this._native.postRecv(1);
+      this.#native.postRecv(1);
       return;
     }
     const n = wrs.length;
     if (n === 0) return assertOpen(this.closed, m, 'SharedReceiveQueue');
     if (n > this.#recv.slots) throw new RangeError(`${m}: ${n} work requests exceed the SRQ depth ${this.#recv.slots}`);
     for (let i = 0; i < n; i++) this.#recv.write(m, i, wrs[i]!, this.pd);
-    this._native.postRecv(n);
+    this.#native.postRecv(n);
   }
 
   /** Arms the limit event (see {@link SrqOptions.srqLimit}) or resizes the queue. */
   modify(attributes: { maxWr?: number; srqLimit?: number }): void {
     assertOpen(this.closed, 'ibv_modify_srq', 'SharedReceiveQueue');
-    this._native.modify(obj('ibv_modify_srq', 'attributes', attributes));
+    this.#native.modify(obj('ibv_modify_srq', 'attributes', attributes));
   }
 
   /** Current attributes from the device (`ibv_query_srq`). */
@@ -91,16 +82,20 @@ export class SharedReceiveQueue implements Disposable {
     srqLimit: number;
   } {
     assertOpen(this.closed, 'ibv_query_srq', 'SharedReceiveQueue');
-    return this._native.query();
-  }
-
-  /** Destroys the SRQ and, first, the QPs attached to it. Harmless when already closed. */
-  close(): void {
-    this._native.close();
-  }
-
-  /** Same as {@link close}. */
-  [Symbol.dispose](): void {
-    this.close();
+    return this.#native.query();
   }
 }
+
+declare module './pd.js' {
+  interface ProtectionDomain {
+    /** Creates a shared receive queue for QPs of this PD. */
+    createSrq(options?: SrqOptions): SharedReceiveQueue;
+  }
+}
+
+addMethods(ProtectionDomain, {
+  createSrq(options: SrqOptions = {}): SharedReceiveQueue {
+    assertOpen(this.closed, 'ibv_create_srq', 'ProtectionDomain');
+    return new SharedReceiveQueue(this, options);
+  },
+});

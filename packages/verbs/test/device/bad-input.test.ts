@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { CompletionBatch, RdmaError, openDevice } from '../../src/index.js';
+import { nativeHandle } from '../../src/internal.js';
 import { native } from '../../src/native.js';
 
 const BAD: unknown[] = [
@@ -195,23 +196,23 @@ describe('bad input never crashes', () => {
       calls++;
       expectJsError(fn);
     };
-    const nq = qp._native as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const ncq = cq._native as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const nctx = ctx._native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const nq = nativeHandle(qp) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const ncq = nativeHandle(cq) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const nctx = nativeHandle(ctx) as unknown as Record<string, (...a: unknown[]) => unknown>;
     for (const v of BAD) {
       run(() => new N.Context!(v));
       run(() => new N.ProtectionDomain!(v));
-      run(() => new N.ProtectionDomain!(pd._native));
+      run(() => new N.ProtectionDomain!(nativeHandle(pd)));
       run(() => new N.MemoryRegion!(v, Buffer.alloc(8), 1));
-      run(() => new N.MemoryRegion!(pd._native, v, 1));
-      run(() => new N.MemoryRegion!(pd._native, Buffer.alloc(8), v));
+      run(() => new N.MemoryRegion!(nativeHandle(pd), v, 1));
+      run(() => new N.MemoryRegion!(nativeHandle(pd), Buffer.alloc(8), v));
       run(() => new N.CompletionChannel!(v));
-      run(() => new N.CompletionQueue!(ctx._native, v, null, 0));
+      run(() => new N.CompletionQueue!(nativeHandle(ctx), v, null, 0));
       run(() => new N.CompletionQueue!(v, 1, null, 0));
-      run(() => new N.CompletionQueue!(ctx._native, 1, v, 0));
-      run(() => new N.QueuePair!(pd._native, v));
-      run(() => new N.QueuePair!(pd._native, { sendCq: v, recvCq: cq._native }));
-      run(() => new N.QueuePair!(pd._native, { sendCq: cq._native, recvCq: cq._native, type: v }));
+      run(() => new N.CompletionQueue!(nativeHandle(ctx), 1, v, 0));
+      run(() => new N.QueuePair!(nativeHandle(pd), v));
+      run(() => new N.QueuePair!(nativeHandle(pd), { sendCq: v, recvCq: nativeHandle(cq) }));
+      run(() => new N.QueuePair!(nativeHandle(pd), { sendCq: nativeHandle(cq), recvCq: nativeHandle(cq), type: v }));
       run(() => nctx.queryPort!(v));
       run(() => nctx.queryGidTable!(v));
       run(() => ncq.bindBatch!(v, new Uint32Array(12)));
@@ -237,7 +238,7 @@ describe('bad input never crashes', () => {
     run(() => nq.bindSendBank!(new ArrayBuffer(0)));
     // A rebound, tiny descriptor buffer: counts past it are refused.
     const tiny = pd.createQp({ sendCq: cq });
-    const nt = tiny._native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const nt = nativeHandle(tiny) as unknown as Record<string, (...a: unknown[]) => unknown>;
     nt.bindDescriptors!(new ArrayBuffer(8), new ArrayBuffer(8));
     run(() => nt.postSend!(1));
     run(() => nt.postRecv!(1));

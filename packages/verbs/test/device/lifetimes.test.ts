@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const verbs = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const verbsInternal = fileURLToPath(new URL('../../dist/internal.js', import.meta.url));
 
 function runChild(code: string, args: string[] = []): { status: number | null; signal: string | null; out: string } {
   const r = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
@@ -97,6 +98,7 @@ describe('lifetimes', () => {
   it('a live child keeps its parent alive; once the child is closed the parent can be collected', () => {
     const r = runChild(
       `import * as v from ${JSON.stringify(verbs)};
+      import { nativeHandle } from ${JSON.stringify(verbsInternal)};
       const collected = new Set();
       const registry = new FinalizationRegistry((name) => collected.add(name));
       const settle = async () => { for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); } };
@@ -104,7 +106,7 @@ describe('lifetimes', () => {
       let mr;
       (() => {
         const pd = ctx.allocPd();
-        registry.register(pd._native, 'pd');
+        registry.register(nativeHandle(pd), 'pd');
         mr = pd.allocateMemory(64);
       })();
       await settle();
