@@ -38,7 +38,6 @@ import {
   CREDIT_RESERVE_PER_PEER,
   READ_ID_BASE,
   SQ_DEPTH,
-  UNSIGNALED_ID,
   transportConfig,
   type TransportHandler,
   type TransportOptions,
