@@ -108,7 +108,7 @@ export abstract class Session implements Rendezvous {
   close(): Promise<void> {
     this.closing = true;
     this.pending?.reject(new MpError({ code: 'ECLOSED' }, 'the rendezvous was closed during a round'));
-    this.settle();
+    this.#settle();
     return this.teardown();
   }
 
@@ -124,7 +124,7 @@ export abstract class Session implements Rendezvous {
         this.start(value);
       } catch (err) {
         // E.g. a payload just under the bound whose frame is over it: this round never started.
-        this.settle();
+        this.#settle();
         reject(err as MpError);
       }
     });
@@ -133,7 +133,7 @@ export abstract class Session implements Rendezvous {
   /** Resolves the pending round with `table` and moves to the next round. */
   protected complete(table: unknown[]): void {
     const pending = this.pending;
-    this.settle();
+    this.#settle();
     this.roundNo++;
     pending?.resolve(table);
   }
@@ -143,12 +143,13 @@ export abstract class Session implements Rendezvous {
     if (this.failure !== undefined || this.closing) return;
     this.failure = err;
     const pending = this.pending;
-    this.settle();
+    this.#settle();
     pending?.reject(err);
     void this.teardown();
   }
 
-  private settle(): void {
+  /** Forgets the pending round and stops its timer (its promise is the caller's to settle). */
+  #settle(): void {
     if (this.pending !== undefined) clearTimeout(this.pending.timer);
     this.pending = undefined;
   }
