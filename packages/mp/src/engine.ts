@@ -21,7 +21,7 @@
 import { MpError, truncationError } from './errors.js';
 import { MatchingEngine } from './matching.js';
 import type { Announcement, Done } from './transport/peer.js';
-import type { TransportHandler } from './transport/transport.js';
+import type { TransportHandler } from './transport/config.js';
 import type { Received } from './types.js';
 
 /** What the engine needs from a transport (the verbs one, or a test double). */

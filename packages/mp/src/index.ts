@@ -30,7 +30,7 @@
  */
 export { init, type InitOptions } from './init.js';
 export { Communicator, type RecvOptions } from './comm.js';
-export { DEFAULT_EAGER_LIMIT, type TransportOptions } from './transport/transport.js';
+export { DEFAULT_EAGER_LIMIT, type TransportOptions } from './transport/config.js';
 export { MpError, truncationError, type MpErrorCode, type MpErrorProps } from './errors.js';
 export {
   ANY_SOURCE,

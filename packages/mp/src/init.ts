@@ -22,7 +22,8 @@ import { Communicator } from './comm.js';
 import { debuglog } from '@rdmajs/verbs/debug';
 import { Engine } from './engine.js';
 import { MpError } from './errors.js';
-import { VerbsTransport, type TransportOptions } from './transport/transport.js';
+import type { TransportOptions } from './transport/config.js';
+import { VerbsTransport } from './transport/transport.js';
 
 const debug = debuglog('mp');
 

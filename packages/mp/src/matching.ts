@@ -31,38 +31,28 @@
  *
  * Cost: one small node per queued receive or message and nothing else on
  * the matching path (no strings, arrays or closures); empty buckets are kept
- * for reuse and swept only when many pile up.
+ * for reuse and swept only when many pile up. The nodes and their lists are
+ * in matching-queues.ts.
  * @module
  */
 import * as check from './check.js';
 import { MpError, truncationError } from './errors.js';
+import {
+  MsgNode,
+  RecvNode,
+  msgPush,
+  msgUnlink,
+  recvPush,
+  recvUnlink,
+  type MsgList,
+  type PostedReceive,
+  type RecvList,
+  type UnexpectedMessage,
+} from './matching-queues.js';
 import { ANY_SOURCE, ANY_TAG, type Envelope } from './types.js';
 
 export { truncationError };
-
-/** A receive the engine holds in its posted queue (or held, once matched or cancelled). */
-export interface PostedReceive<R> {
-  /** Always `'receive'`: tells a ticket from an {@link UnexpectedMessage}. */
-  readonly kind: 'receive';
-  /** As posted: a rank or `ANY_SOURCE`. */
-  readonly source: number;
-  /** As posted: a tag or `ANY_TAG`. */
-  readonly tag: number;
-  /** Posting order: smaller was posted earlier. */
-  readonly seq: number;
-  /** The caller's handle given to {@link MatchingEngine.postReceive}. */
-  readonly handle: R;
-}
-
-/** A message that arrived before its receive, as handed back when a receive takes it. */
-export interface UnexpectedMessage<M> extends Envelope {
-  /** Always `'message'`: tells it from a {@link PostedReceive}. */
-  readonly kind: 'message';
-  /** Arrival order: smaller arrived earlier. */
-  readonly seq: number;
-  /** The caller's payload given to {@link MatchingEngine.deliver}. */
-  readonly payload: M;
-}
+export type { PostedReceive, UnexpectedMessage } from './matching-queues.js';
 
 /** What {@link MatchingEngine.close} hands back so the caller can fail or free them. */
 export interface DrainedQueues<M, R> {
@@ -74,69 +64,6 @@ export interface DrainedQueues<M, R> {
 
 /** Empty buckets kept around before a sweep drops them (tags used once, e.g. per iteration, would pile up). */
 const IDLE_BUCKET_LIMIT = 1024;
-
-class RecvNode<R> implements PostedReceive<R> {
-  readonly kind = 'receive';
-  prev: RecvNode<R> | null = null;
-  next: RecvNode<R> | null = null;
-  /** The list holding it, or null once matched or cancelled. */
-  list: RecvList<R> | null = null;
-  constructor(
-    /** The engine that issued it (a ticket is only good there). */
-    readonly owner: object,
-    readonly source: number,
-    readonly tag: number,
-    readonly seq: number,
-    readonly handle: R,
-  ) {}
-}
-
-interface RecvList<R> {
-  head: RecvNode<R> | null;
-  tail: RecvNode<R> | null;
-}
-
-class MsgNode<M> implements UnexpectedMessage<M> {
-  readonly kind = 'message';
-  // Three lanes: every message is in its (source, tag) bucket, its source's list and the list of all.
-  keyPrev: MsgNode<M> | null = null;
-  keyNext: MsgNode<M> | null = null;
-  srcPrev: MsgNode<M> | null = null;
-  srcNext: MsgNode<M> | null = null;
-  allPrev: MsgNode<M> | null = null;
-  allNext: MsgNode<M> | null = null;
-  constructor(
-    readonly source: number,
-    readonly tag: number,
-    readonly length: number,
-    readonly seq: number,
-    readonly payload: M,
-    readonly bucket: MsgList<M>,
-  ) {}
-}
-
-interface MsgList<M> {
-  head: MsgNode<M> | null;
-  tail: MsgNode<M> | null;
-}
-
-function recvPush<R>(list: RecvList<R>, node: RecvNode<R>): void {
-  node.prev = list.tail;
-  node.next = null;
-  if (list.tail === null) list.head = node;
-  else list.tail.next = node;
-  list.tail = node;
-  node.list = list;
-}
-
-function recvUnlink<R>(list: RecvList<R>, node: RecvNode<R>): void {
-  if (node.prev === null) list.head = node.next;
-  else node.prev.next = node.next;
-  if (node.next === null) list.tail = node.prev;
-  else node.next.prev = node.prev;
-  node.prev = node.next = null;
-  node.list = null;
-}
 
 /**
  * The matching engine of one communicator context. `M` is the payload type
@@ -261,20 +188,7 @@ export class MatchingEngine<M, R> {
     else if (bucket.head === null) this.#idleBuckets--;
     let bySource = this.#bySource[source];
     if (bySource === undefined) this.#bySource[source] = bySource = { head: null, tail: null };
-    const node = new MsgNode(source, tag, length, ++this.#arrivalSeq, payload, bucket);
-    const all = this.#all;
-    node.keyPrev = bucket.tail;
-    if (bucket.tail === null) bucket.head = node;
-    else bucket.tail.keyNext = node;
-    bucket.tail = node;
-    node.srcPrev = bySource.tail;
-    if (bySource.tail === null) bySource.head = node;
-    else bySource.tail.srcNext = node;
-    bySource.tail = node;
-    node.allPrev = all.tail;
-    if (all.tail === null) all.head = node;
-    else all.tail.allNext = node;
-    all.tail = node;
+    msgPush(bySource, this.#all, new MsgNode(source, tag, length, ++this.#arrivalSeq, payload, bucket));
     this.#unexpectedCount++;
     this.#unexpectedBytes += length;
     return undefined;
@@ -381,26 +295,11 @@ export class MatchingEngine<M, R> {
   }
 
   #removeUnexpected(m: MsgNode<M>): void {
-    const bucket = m.bucket;
-    if (m.keyPrev === null) bucket.head = m.keyNext;
-    else m.keyPrev.keyNext = m.keyNext;
-    if (m.keyNext === null) bucket.tail = m.keyPrev;
-    else m.keyNext.keyPrev = m.keyPrev;
     // The source list exists: the message was pushed onto it on arrival.
-    const src = this.#bySource[m.source] as MsgList<M>;
-    if (m.srcPrev === null) src.head = m.srcNext;
-    else m.srcPrev.srcNext = m.srcNext;
-    if (m.srcNext === null) src.tail = m.srcPrev;
-    else m.srcNext.srcPrev = m.srcPrev;
-    const all = this.#all;
-    if (m.allPrev === null) all.head = m.allNext;
-    else m.allPrev.allNext = m.allNext;
-    if (m.allNext === null) all.tail = m.allPrev;
-    else m.allNext.allPrev = m.allPrev;
-    m.keyPrev = m.keyNext = m.srcPrev = m.srcNext = m.allPrev = m.allNext = null;
+    msgUnlink(this.#bySource[m.source] as MsgList<M>, this.#all, m);
     this.#unexpectedCount--;
     this.#unexpectedBytes -= m.length;
-    if (bucket.head === null) this.#bucketEmptied();
+    if (m.bucket.head === null) this.#bucketEmptied();
   }
 
   #bucketEmptied(): void {

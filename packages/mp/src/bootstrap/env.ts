@@ -17,7 +17,8 @@
  *
  * `RDMAJS_MP_ROOT=host:port` (or `[v6addr]:port`) names the endpoint
  * rendezvous under any launcher (pass it with `mpirun -x`). A launcher that
- * gives no local rank gets `localRank = rank` (as if on one host).
+ * gives no local rank gets `localRank = rank` (as if on one host). An
+ * empty variable counts as unset.
  * @module
  */
 import { MpError } from '../errors.js';
@@ -36,12 +37,6 @@ function uint(env: Env, name: string): number | undefined {
   const text = raw.trim();
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) fail(`${name}=${JSON.stringify(raw)} is not a non-negative integer`);
   return Number(text);
-}
-
-function required(env: Env, name: string, why: string): number {
-  const value = uint(env, name);
-  if (value === undefined) fail(`${name} is not set, but ${why}`);
-  return value;
 }
 
 /**
@@ -91,6 +86,34 @@ function placed(
   return out;
 }
 
+/** Launchers that set a rank and a size variable together, in precedence order (see the module table). */
+const PAIRED: readonly { launcher: LaunchEnv['launcher']; rank: string; size: string; localRank: string; localSize: string; why: string }[] = [
+  {
+    launcher: 'rdmajs-run',
+    rank: 'RDMAJS_MP_RANK',
+    size: 'RDMAJS_MP_SIZE',
+    localRank: 'RDMAJS_MP_LOCAL_RANK',
+    localSize: 'RDMAJS_MP_LOCAL_SIZE',
+    why: 'rdmajs-run sets both',
+  },
+  {
+    launcher: 'ompi',
+    rank: 'OMPI_COMM_WORLD_RANK',
+    size: 'OMPI_COMM_WORLD_SIZE',
+    localRank: 'OMPI_COMM_WORLD_LOCAL_RANK',
+    localSize: 'OMPI_COMM_WORLD_LOCAL_SIZE',
+    why: 'Open MPI sets OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_SIZE together',
+  },
+  {
+    launcher: 'pmi',
+    rank: 'PMI_RANK',
+    size: 'PMI_SIZE',
+    localRank: 'MPI_LOCALRANKID',
+    localSize: 'MPI_LOCALNRANKS',
+    why: 'a PMI launcher (hydra, srun --mpi=pmi2) sets PMI_RANK and PMI_SIZE together',
+  },
+];
+
 /** The Slurm step's task count and where it came from (a step may run fewer tasks than the allocation). */
 function slurmSize(env: Env): { size: number; name: string } | undefined {
   for (const name of ['SLURM_STEP_NUM_TASKS', 'SLURM_NTASKS', 'SLURM_NPROCS']) {
@@ -120,50 +143,18 @@ export function launchEnv(env: NodeJS.ProcessEnv): LaunchEnv {
   const rootText = e.RDMAJS_MP_ROOT;
   const root = rootText === undefined || rootText.trim() === '' ? undefined : parseHostPort(rootText);
 
-  const ourRank = uint(e, 'RDMAJS_MP_RANK');
-  const ourSize = uint(e, 'RDMAJS_MP_SIZE');
-  if (ourRank !== undefined || ourSize !== undefined) {
-    if (ourRank === undefined) fail('RDMAJS_MP_SIZE is set but RDMAJS_MP_RANK is not (rdmajs-run sets both)');
-    if (ourSize === undefined) fail('RDMAJS_MP_RANK is set but RDMAJS_MP_SIZE is not (rdmajs-run sets both)');
-    return placed(
-      'rdmajs-run',
-      { rank: 'RDMAJS_MP_RANK', size: 'RDMAJS_MP_SIZE' },
-      ourRank,
-      ourSize,
-      uint(e, 'RDMAJS_MP_LOCAL_RANK'),
-      uint(e, 'RDMAJS_MP_LOCAL_SIZE'),
-      root,
-    );
+  for (const l of PAIRED) {
+    const rank = uint(e, l.rank);
+    const size = uint(e, l.size);
+    if (rank === undefined && size === undefined) continue;
+    if (rank === undefined) fail(`${l.size} is set but ${l.rank} is not set (${l.why})`);
+    if (size === undefined) fail(`${l.rank} is set but ${l.size} is not set (${l.why})`);
+    return placed(l.launcher, l, rank, size, uint(e, l.localRank), uint(e, l.localSize), root);
   }
 
-  if (e.OMPI_COMM_WORLD_RANK !== undefined || e.OMPI_COMM_WORLD_SIZE !== undefined) {
-    const why = 'Open MPI sets OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_SIZE together';
-    return placed(
-      'ompi',
-      { rank: 'OMPI_COMM_WORLD_RANK', size: 'OMPI_COMM_WORLD_SIZE' },
-      required(e, 'OMPI_COMM_WORLD_RANK', why),
-      required(e, 'OMPI_COMM_WORLD_SIZE', why),
-      uint(e, 'OMPI_COMM_WORLD_LOCAL_RANK'),
-      uint(e, 'OMPI_COMM_WORLD_LOCAL_SIZE'),
-      root,
-    );
-  }
-
-  if (e.PMI_RANK !== undefined || e.PMI_SIZE !== undefined) {
-    const why = 'a PMI launcher (hydra, srun --mpi=pmi2) sets PMI_RANK and PMI_SIZE together';
-    return placed(
-      'pmi',
-      { rank: 'PMI_RANK', size: 'PMI_SIZE' },
-      required(e, 'PMI_RANK', why),
-      required(e, 'PMI_SIZE', why),
-      uint(e, 'MPI_LOCALRANKID'),
-      uint(e, 'MPI_LOCALNRANKS'),
-      root,
-    );
-  }
-
-  if (e.PMIX_RANK !== undefined) {
-    const rank = required(e, 'PMIX_RANK', 'it was seen');
+  const pmixRank = uint(e, 'PMIX_RANK');
+  const slurmRank = uint(e, 'SLURM_PROCID');
+  if (pmixRank !== undefined) {
     const found = slurmSize(e);
     if (found === undefined) {
       fail(
@@ -171,16 +162,14 @@ export function launchEnv(env: NodeJS.ProcessEnv): LaunchEnv {
           'launch with rdmajs-run or srun, or set RDMAJS_MP_RANK and RDMAJS_MP_SIZE',
       );
     }
-    const procid = uint(e, 'SLURM_PROCID');
-    if (procid !== undefined && procid !== rank) fail(`PMIX_RANK=${rank} and SLURM_PROCID=${procid} disagree`);
-    return placed('pmix', { rank: 'PMIX_RANK', size: found.name }, rank, found.size, uint(e, 'SLURM_LOCALID'), slurmLocalSize(e), root);
+    if (slurmRank !== undefined && slurmRank !== pmixRank) fail(`PMIX_RANK=${pmixRank} and SLURM_PROCID=${slurmRank} disagree`);
+    return placed('pmix', { rank: 'PMIX_RANK', size: found.name }, pmixRank, found.size, uint(e, 'SLURM_LOCALID'), slurmLocalSize(e), root);
   }
 
-  if (e.SLURM_PROCID !== undefined) {
-    const rank = required(e, 'SLURM_PROCID', 'it was seen');
+  if (slurmRank !== undefined) {
     const found = slurmSize(e);
     if (found === undefined) fail('SLURM_PROCID is set but none of SLURM_STEP_NUM_TASKS, SLURM_NTASKS, SLURM_NPROCS is (start the ranks with srun -n N)');
-    return placed('slurm', { rank: 'SLURM_PROCID', size: found.name }, rank, found.size, uint(e, 'SLURM_LOCALID'), slurmLocalSize(e), root);
+    return placed('slurm', { rank: 'SLURM_PROCID', size: found.name }, slurmRank, found.size, uint(e, 'SLURM_LOCALID'), slurmLocalSize(e), root);
   }
 
   const out: LaunchEnv = { rank: 0, size: 1, localRank: 0, localSize: 1, launcher: 'singleton' };

@@ -17,7 +17,7 @@
  * @module
  */
 import * as check from '../check.js';
-import { COLLECTIVE_TAGS, Outstanding, bytesOf, checkP2p, recvExact, type PointToPoint } from './p2p.js';
+import { COLLECTIVE_TAGS, Outstanding, checkP2p, recvExact, type PointToPoint } from './p2p.js';
 import { absolute, children, parent, relative } from './tree.js';
 
 /** Buffers of at least this many bytes use {@link bcastPipelined} (to be tuned on the testbed). */

@@ -3,7 +3,7 @@
  * process; `cli.ts` binds it to the real process.
  * @module
  */
-import { formatHostPort } from '../bootstrap/rendezvous.js';
+import { formatHostPort } from '../bootstrap/format.js';
 import type { HostPort } from '../types.js';
 import { USAGE, UsageError, parseArgs, type Invocation, type RunArgs } from './args.js';
 import { defaultRootHost, freePort } from './root.js';

@@ -3,7 +3,7 @@
  * {@link launchEnv} reads back on the other side. Pure.
  * @module
  */
-import { formatHostPort } from '../bootstrap/rendezvous.js';
+import { formatHostPort } from '../bootstrap/format.js';
 import type { HostPort } from '../types.js';
 
 /** Where one rank sits in the job. */

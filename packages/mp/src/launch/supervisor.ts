@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 
-import { formatRanks } from '../bootstrap/rendezvous.js';
+import { formatRanks } from '../bootstrap/format.js';
 import type { HostPort } from '../types.js';
 import { LinePrefixer } from './lines.js';
 import { rankEnv } from './rank-env.js';

@@ -11,7 +11,7 @@
  * not need it otherwise; its API is described here structurally.
  * @module
  */
-import { formatHostPort } from '../bootstrap/rendezvous.js';
+import { formatHostPort } from '../bootstrap/format.js';
 import type { HostPort } from '../types.js';
 import { TESTBED_PAIR_ROOT_PORT, formatRange, type RankRange, type RunArgs, type TestbedTiming } from './args.js';
 

@@ -7,15 +7,9 @@ import { createServer, connect, type Socket } from 'node:net';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import {
-  FrameDecoder,
-  encodeFrame,
-  exchange,
-  formatHostPort,
-  formatRanks,
-  openRendezvous,
-  type Rendezvous,
-} from '../../src/bootstrap/rendezvous.js';
+import { formatHostPort, formatRanks } from '../../src/bootstrap/format.js';
+import { FrameDecoder, encodeFrame } from '../../src/bootstrap/frame.js';
+import { exchange, openRendezvous, type Rendezvous } from '../../src/bootstrap/rendezvous.js';
 import { MpError } from '../../src/errors.js';
 import { freePort } from '../../src/launch/root.js';
 import type { HostPort } from '../../src/types.js';
