@@ -25,7 +25,7 @@
  */
 import { native } from './native.js';
 
-export { RdmaError, type RdmaErrorProps } from './errors.js';
+export { CmRejectError, RdmaError, type CmRejectProps, type RdmaErrorProps } from './errors.js';
 export type { Access, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
 export {
   Context,
@@ -74,7 +74,7 @@ export { AddressHandle } from './ah.js';
 export { MemoryWindow, type BindOptions } from './mw.js';
 export { formatGid, parseGid } from './gid.js';
 /** Connection management over rdma_cm: `cm.listen()`, `cm.connect()`. */
-export * as cm from './cm.js';
+export * as cm from './cm/index.js';
 
 /**
  * Makes registered memory safe across `fork()` (`ibv_fork_init`). Call it
