@@ -45,7 +45,7 @@ export class RdmaError extends Error implements RdmaErrorProps {
   /** The verb or operation that failed. */
   syscall: string;
   /** For a refused post: how many work requests of the list were posted. */
-  posted?: number;
+  declare posted?: number;
 
   /**
    * @param message The whole message (see the class summary for its format).
