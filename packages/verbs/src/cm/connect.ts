@@ -6,12 +6,12 @@
  */
 import { MAX_TIMER_MS, int, obj, oneOf, optInt } from '../check.js';
 import { rdmaError } from '../errors.js';
-import type { AhAttributes, QueuePair } from '../qp.js';
-import { CM_TYPES, createId, owners, ref } from './channel.js';
+import type { AhAttributes } from '../qp.js';
+import { CM_TYPES, createId } from './channel.js';
 import { Connection } from './connection.js';
 import { numericHost } from './lookup.js';
 import { PRIVATE_MAX, frame, unframe } from './private-data.js';
-import { rdmaDepth, setUp, toRts } from './setup.js';
+import { handshake, rdmaDepth, setUp, toRts } from './setup.js';
 import type { ConnectOptions } from './types.js';
 import { UdConnection } from './ud-connection.js';
 import { CmEventWaiter } from './waiter.js';
@@ -40,36 +40,26 @@ export async function connect(options: ConnectOptions): Promise<Connection | UdC
 
   const id = createId(type);
   const sink = new CmEventWaiter(m, peer);
-  owners.set(id, sink);
-  ref(1);
-  let qp: QueuePair | undefined;
-  try {
+  return handshake(id, sink, async (made) => {
     id.resolveAddr(source, host, port, Math.max(1, deadline - Date.now()));
     await sink.wait(['ADDR_RESOLVED'], deadline);
     id.resolveRoute(Math.max(1, deadline - Date.now()));
     await sink.wait(['ROUTE_RESOLVED'], deadline);
     if (type === 'UD') {
       const ud = setUp('UD', m, id, options);
-      qp = ud.qp;
-      id.connect({ privateData: framed, qpNum: qp.qpn });
+      made.qp = ud.qp;
+      id.connect({ privateData: framed, qpNum: ud.qp.qpn });
       const reply = await sink.wait(['ESTABLISHED'], deadline);
       if (!reply.ud) throw rdmaError(m, 'EINVAL', `${peer}: the UD reply carried no address`);
       const ah = options.pd.createAh(reply.ud.ahAttr as AhAttributes);
       return new UdConnection(id, ud.qp, ud.qkey, unframe(reply.privateData), { ah, qpn: reply.ud.qpNum, qkey: reply.ud.qkey });
     }
-    qp = setUp('RC', m, id, options);
+    const qp = (made.qp = setUp('RC', m, id, options));
     const depth = rdmaDepth(m, options);
     id.connect({ privateData: framed, qpNum: qp.qpn, responderResources: depth, initiatorDepth: depth });
     const reply = await sink.wait(['CONNECT_RESPONSE', 'ESTABLISHED'], deadline);
     const ready = toRts(id, qp);
     if (reply.type === 'CONNECT_RESPONSE') id.establish();
     return new Connection(id, ready, unframe(reply.privateData), sink);
-  } catch (err) {
-    qp?.close();
-    owners.delete(id);
-    id.close();
-    throw err;
-  } finally {
-    ref(-1);
-  }
+  });
 }

@@ -6,11 +6,9 @@
 import { MAX_TIMER_MS, obj, optBool, optInt } from '../check.js';
 import { rdmaError } from '../errors.js';
 import type { NativeCmId } from '../native.js';
-import type { QueuePair } from '../qp.js';
-import { owners, ref } from './channel.js';
 import { Connection } from './connection.js';
 import { PRIVATE_MAX, frame, unframe } from './private-data.js';
-import { rdmaDepth, setUp, toRts } from './setup.js';
+import { handshake, rdmaDepth, setUp, toRts } from './setup.js';
 import type { AcceptOptions, CmAddress, CmConnection, CmType } from './types.js';
 import { UdConnection } from './ud-connection.js';
 import { CmEventWaiter } from './waiter.js';
@@ -52,30 +50,20 @@ export class ConnectionRequest<T extends CmType = 'RC'> {
     this.#done = true;
     const id = this.#id;
     const sink = new CmEventWaiter(m, `${this.remoteAddress?.address}:${this.remoteAddress?.port}`);
-    owners.set(id, sink);
-    ref(1);
-    let qp: QueuePair | undefined;
-    try {
+    return handshake(id, sink, async (made) => {
       if (this.type === 'UD') {
         const ud = setUp('UD', m, id, options);
-        qp = ud.qp;
-        id.accept({ privateData: framed, qpNum: qp.qpn });
+        made.qp = ud.qp;
+        id.accept({ privateData: framed, qpNum: ud.qp.qpn });
         return new UdConnection(id, ud.qp, ud.qkey, this.remotePrivateData) as CmConnection<T>;
       }
-      qp = setUp('RC', m, id, options);
+      const qp = (made.qp = setUp('RC', m, id, options));
       const ready = toRts(id, qp);
       const depth = rdmaDepth(m, options);
       id.accept({ privateData: framed, qpNum: qp.qpn, responderResources: depth, initiatorDepth: depth });
       if (!early) await sink.wait(['ESTABLISHED'], Date.now() + timeoutMs);
       return new Connection(id, ready, this.remotePrivateData, sink, !early) as CmConnection<T>;
-    } catch (err) {
-      qp?.close();
-      owners.delete(id);
-      id.close();
-      throw err;
-    } finally {
-      ref(-1);
-    }
+    });
   }
 
   /**

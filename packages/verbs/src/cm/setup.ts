@@ -13,6 +13,7 @@ import { rdmaError } from '../errors.js';
 import type { NativeCmId } from '../native.js';
 import type { ProtectionDomain } from '../pd.js';
 import type { QueuePair } from '../qp.js';
+import { owners, ref, type EventSink } from './channel.js';
 import type { CmConnectionOptions, CmType } from './types.js';
 
 /** @internal A UD QP set up to RTS, with the qkey rdma_cm gave it. */
@@ -74,4 +75,30 @@ export function toRts(id: NativeCmId, qp: QueuePair): QueuePair<'ready'> {
 export function rdmaDepth(method: string, options: CmConnectionOptions): number {
   if (options.rdmaDepth !== undefined) return int(method, 'rdmaDepth', options.rdmaDepth, 0, 255);
   return Math.min(options.pd.context.queryDevice().maxQpRdAtom, 16);
+}
+
+/** @internal What a handshake has made so far: freed if it fails. */
+export interface Made {
+  qp?: QueuePair;
+}
+
+/**
+ * @internal Runs one side's handshake on `id`: `sink` gets the id's events
+ * and the process stays alive meanwhile. If `body` fails, the QP it made
+ * (recorded in `made`) and the id are freed before the error goes on.
+ */
+export async function handshake<T>(id: NativeCmId, sink: EventSink, body: (made: Made) => Promise<T>): Promise<T> {
+  owners.set(id, sink);
+  ref(1);
+  const made: Made = {};
+  try {
+    return await body(made);
+  } catch (err) {
+    made.qp?.close();
+    owners.delete(id);
+    id.close();
+    throw err;
+  } finally {
+    ref(-1);
+  }
 }
