@@ -3,7 +3,7 @@
  * side, the address handle, QP number and qkey of the listener's QP.
  * @module
  */
-import { rdmaError } from '../errors.js';
+import { assertOpen } from '../check.js';
 import type { NativeCmId } from '../native.js';
 import type { AddressHandle } from '../ah.js';
 import type { WorkCompletion } from '../cq.js';
@@ -78,7 +78,7 @@ export class UdConnection {
    * @param grh The first 40 bytes of its receive buffer.
    */
   replyTo(wc: WorkCompletion, grh: Uint8Array): UdTarget {
-    if (this.#closed) throw rdmaError('UdConnection.replyTo', 'EBADF', 'the connection is closed');
+    assertOpen(this.#closed, 'UdConnection.replyTo', 'the connection');
     const ah = this.qp.pd.createAhFromWc(wc, grh, this.#id.port || 1);
     this.#replyAhs.push(ah);
     return { ah, remoteQpn: wc.srcQp, remoteQkey: this.qkey };
