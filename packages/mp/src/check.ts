@@ -1,27 +1,16 @@
 /**
- * Argument checks: one place decides what a bad value is and how the error
- * reads (`<method>: <name> must be ..., got ...`). Wrong types throw
- * `TypeError`, right types out of range throw `RangeError`.
+ * Argument checks of message passing, built on the one checking helper of
+ * rdmajs (`@rdmajs/verbs/check`: `int`, and `show` for the received value),
+ * so every message reads `<method>: <name> must be ..., got ...`. Wrong
+ * types throw `TypeError`, right types out of range throw `RangeError`.
  * @internal
  * @module
  */
+import { int, show } from '@rdmajs/verbs/check';
+
+export { int };
+
 import { ANY_SOURCE, ANY_TAG, MAX_SIZE, REDUCE_OPS, TAG_UB, type ReduceOp, type ReducibleArray } from './types.js';
-
-function show(value: unknown): string {
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
-  return String(value);
-}
-
-/** @internal An integer in `[min, max]`. */
-export function int(method: string, name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${method}: ${name} must be a number, got ${show(value)}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${method}: ${name} must be an integer in [${min}, ${max}], got ${show(value)}`);
-  }
-  return value;
-}
 
 /** @internal A communicator size. */
 export function size(method: string, value: unknown): number {

@@ -20,7 +20,7 @@
 export { SdpSocket, connect, createConnection, type AddressInfo, type ConnectOptions, type SocketOptions } from './socket.js';
 export { Server, createServer, type ListenOptions, type ServerOptions } from './server.js';
 export { install, uninstall, matcher, matchFromEnv, type InstallOptions, type Match, type Target } from './install.js';
-export type { SdpError } from './errors.js';
+export { SdpError } from './errors.js';
 export type { LinkOptions } from './link.js';
 /** @internal The wire format, for tests and a second implementation: not a stable API. */
 export * as protocol from './protocol.js';

@@ -1,10 +1,25 @@
 /**
- * Argument and state checks shared by every class: one place decides what a
- * bad value is and how the error reads (`<method>: <what> ...`).
+ * The argument-checking helper of rdmajs: one place decides what a bad value
+ * is and how the error reads. Every message has one shape,
+ * `<method>: <name> must be <expected>, got <received>`; a value of the
+ * wrong type throws `TypeError`, a right-typed value out of range
+ * `RangeError`, and use after close an {@link RdmaError} `EBADF`.
+ *
+ * Sibling packages import it as `@rdmajs/verbs/check`: a deliberately
+ * unstable subpath (internal to rdmajs; it may change in any release).
  * @internal
  * @module
  */
 import { rdmaError } from './errors.js';
+
+/** @internal How a received value reads in a message: `3`, `"text"`, `5n`, `null`, `Buffer`. */
+export function show(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (typeof value === 'object' && value !== null) return (value.constructor as { name?: string } | undefined)?.name || 'object';
+  return String(value);
+}
 
 /** @internal Throws EBADF (use after close) naming the verb. */
 export function assertOpen(closed: boolean, method: string, what: string): void {
@@ -13,9 +28,9 @@ export function assertOpen(closed: boolean, method: string, what: string): void 
 
 /** @internal An integer in [min, max]. */
 export function int(method: string, name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${method}: ${name} must be a number, got ${typeof value}`);
+  if (typeof value !== 'number') throw new TypeError(`${method}: ${name} must be a number, got ${show(value)}`);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${method}: ${name} must be an integer in [${min}, ${max}], got ${value}`);
+    throw new RangeError(`${method}: ${name} must be an integer in [${min}, ${max}], got ${show(value)}`);
   }
   return value;
 }
@@ -28,28 +43,53 @@ export function optInt(method: string, name: string, value: unknown, dflt: numbe
 /** @internal A u64 given as bigint (or a safe non-negative integer). */
 export function u64(method: string, name: string, value: unknown): bigint {
   if (typeof value === 'bigint') {
-    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${method}: ${name} must fit in 64 unsigned bits`);
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${method}: ${name} must be a bigint in [0, 2^64 - 1], got ${show(value)}`);
     return value;
   }
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw new TypeError(`${method}: ${name} must be a bigint`);
+  throw new TypeError(`${method}: ${name} must be a bigint, got ${show(value)}`);
 }
 
 /** @internal A plain object (options bag). */
 export function obj<T extends object>(method: string, name: string, value: unknown): T {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${method}: ${name} must be an object`);
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${method}: ${name} must be an object, got ${show(value)}`);
   return value as T;
 }
 
 /** @internal Optional boolean with a default. */
 export function optBool(method: string, name: string, value: unknown, dflt: boolean): boolean {
   if (value === undefined) return dflt;
-  if (typeof value !== 'boolean') throw new TypeError(`${method}: ${name} must be a boolean`);
+  if (typeof value !== 'boolean') throw new TypeError(`${method}: ${name} must be a boolean, got ${show(value)}`);
+  return value;
+}
+
+/** @internal A non-empty string. */
+export function str(method: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${method}: ${name} must be a non-empty string, got ${show(value)}`);
+  return value;
+}
+
+/** @internal One of a few strings, or `dflt` when undefined: TypeError for a non-string, RangeError for another string. */
+export function oneOf<T extends string>(method: string, name: string, value: unknown, choices: readonly T[], dflt?: T): T {
+  if (value === undefined && dflt !== undefined) return dflt;
+  const expected = choices.map((c) => `'${c}'`).join(', ');
+  if (typeof value !== 'string') throw new TypeError(`${method}: ${name} must be one of ${expected}, got ${show(value)}`);
+  if (!(choices as readonly string[]).includes(value)) throw new RangeError(`${method}: ${name} must be one of ${expected}, got ${show(value)}`);
+  return value as T;
+}
+
+/** @internal Bytes as a Buffer or Uint8Array, at most `max` long. */
+export function bytes(method: string, name: string, value: unknown, max = Infinity): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${method}: ${name} must be a Buffer or Uint8Array, got ${show(value)}`);
+  if (value.length > max) throw new RangeError(`${method}: ${name} must be at most ${max} bytes, got ${value.length}`);
   return value;
 }
 
 /** @internal `instanceof` check with a readable error. */
 export function instance<T>(method: string, name: string, value: unknown, cls: abstract new (...args: never[]) => T): T {
-  if (!(value instanceof cls)) throw new TypeError(`${method}: ${name} must be a ${cls.name}`);
+  if (!(value instanceof cls)) throw new TypeError(`${method}: ${name} must be a ${cls.name}, got ${show(value)}`);
   return value;
 }
+
+/** @internal The longest delay `setTimeout` honours (longer ones fire at once). */
+export const MAX_TIMER_MS = 0x7fff_ffff;

@@ -36,7 +36,7 @@ let handleOf: (ctx: Context) => NativeContext;
  * event is emitted after {@link Context.close}; the context never emits
  * `'error'`, and a listener that throws surfaces as an uncaught exception.
  */
-export class Context extends EventEmitter<ContextEventMap> implements Disposable {
+export class Context extends EventEmitter<ContextEventMap> {
   readonly #native: NativeContext;
   /** The device name, e.g. `'rxe0'`. */
   readonly name: string;

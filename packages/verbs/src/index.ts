@@ -25,7 +25,7 @@
  */
 import { native } from './native.js';
 
-export { RdmaError, type RdmaErrorProps } from './errors.js';
+export { CmRejectError, RdmaError, type CmRejectProps, type RdmaErrorProps } from './errors.js';
 export type { Access, MemoryAdvice, Mtu, QpState, QpType, SendOpcode, WcOpcode, WcStatus } from './constants.js';
 export { VerbsResource } from './resource.js';
 export { listDevices, openDevice } from './device.js';
@@ -72,7 +72,7 @@ export { AddressHandle } from './ah.js';
 export { MemoryWindow } from './mw.js';
 export { formatGid, parseGid } from './gid.js';
 /** Connection management over rdma_cm: `cm.listen()`, `cm.connect()`. */
-export * as cm from './cm.js';
+export * as cm from './cm/index.js';
 
 /**
  * Makes registered memory safe across `fork()` (`ibv_fork_init`). Call it
