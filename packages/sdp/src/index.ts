@@ -21,6 +21,6 @@ export { SdpSocket, connect, createConnection, type AddressInfo, type ConnectOpt
 export { Server, createServer, type ListenOptions, type ServerOptions } from './server.js';
 export { install, uninstall, matcher, matchFromEnv, type InstallOptions, type Match, type Target } from './install.js';
 export type { SdpError } from './errors.js';
-export type { LinkOptions } from './link.js';
+export type { LinkOptions } from './link/options.js';
 /** @internal The wire format, for tests and a second implementation: not a stable API. */
 export * as protocol from './protocol.js';

@@ -6,13 +6,11 @@
  */
 import { Duplex } from 'node:stream';
 
-import { cm } from '@rdmajs/verbs';
-
 import { debuglog } from '@rdmajs/verbs/debug';
-import { acquireDevice } from './device.js';
 import { fromCmError, sdpError } from './errors.js';
-import { Link, LocalSide, checkLinkOptions, type LinkOptions } from './link.js';
-import { HelloError, decodeHello, encodeHello, type Hello } from './protocol.js';
+import { dial, type Handshake } from './handshake.js';
+import { Link, type LinkHooks } from './link/link.js';
+import { checkLinkOptions, type LinkOptions } from './link/options.js';
 
 const debug = debuglog('sdp');
 
@@ -68,8 +66,11 @@ interface PendingWrite {
 }
 
 const KEEPALIVE_MIN_MS = 1000;
-// Unsent bytes from which a batched flush waits for the next loop turn.
-const BULK_BYTES = 16 * 1024;
+
+// Wires a socket to the link of a completed handshake (client after
+// connect, server after accept). Set by SdpSocket's static block: the
+// socket's internals stay out of its public type.
+let attachLink: (socket: SdpSocket, hs: Handshake) => void;
 
 /**
  * A connected byte stream over RDMA with the `net.Socket` contract:
@@ -92,11 +93,6 @@ export class SdpSocket extends Duplex {
   #remote: AddressInfo | undefined;
   #pending: PendingWrite | undefined;
   #finalCb: ((err?: Error | null) => void) | undefined;
-  #flushQueued = false;
-  readonly #flushLater = () => {
-    this.#flushQueued = false;
-    this.#link?.flush();
-  };
   #noDelay = false;
   #read = 0;
   #written = 0;
@@ -328,11 +324,15 @@ export class SdpSocket extends Duplex {
 
   #connectAbort: (() => void) | undefined;
 
-  /** @internal Wires an established link (client after connect, server after accept). */
-  _attach(link: Link, local: AddressInfo | undefined, remote: AddressInfo | undefined): void {
+  static {
+    attachLink = (socket, hs) => socket.#attach(hs);
+  }
+
+  #attach(hs: Handshake): void {
+    const link = new Link(hs.transport, hs.peer, this.#hooks());
     this.#link = link;
-    this.#local = local;
-    this.#remote = remote;
+    this.#local = hs.local;
+    this.#remote = hs.remote;
     this.connecting = false;
     if (this.#unrefed) link.unref();
     link.start();
@@ -344,8 +344,8 @@ export class SdpSocket extends Duplex {
     }
   }
 
-  /** @internal The callbacks the link reports through. */
-  _hooks() {
+  // The callbacks the link reports through.
+  #hooks(): LinkHooks {
     return {
       data: (chunk: Buffer) => {
         this.#read += chunk.length;
@@ -369,48 +369,21 @@ export class SdpSocket extends Duplex {
   }
 
   async #connect(o: ConnectOptions): Promise<void> {
-    const port = o.port;
     const host = o.host ?? 'localhost';
-    const where = { address: host, port };
-    let local: LocalSide | undefined;
+    const where = { address: host, port: o.port };
     let aborted = false;
     this.#connectAbort = () => {
       aborted = true;
     };
     try {
-      local = new LocalSide(acquireDevice(o.device), o);
-      const l = local;
-      const conn = await cm.connect({
-        host,
-        port,
-        source: o.localAddress,
-        pd: l.pd,
-        qp: l.qpOptions(),
-        privateData: encodeHello(l.hello()),
-        prepare: (qp) => l.postReceives(qp),
-        timeoutMs: o.connectTimeout ?? 30_000,
-      });
-      let peer: Hello;
-      try {
-        peer = decodeHello(conn.remotePrivateData);
-      } catch (err) {
-        await conn.close();
-        throw sdpError('ECONNREFUSED', 'connect', (err as HelloError).message, where);
-      }
-      if (aborted) {
-        await conn.close();
-        l.close();
-        return;
-      }
-      const link = new Link(l, conn, peer, this._hooks());
-      this._attach(link, toAddressInfo(conn.localAddress), toAddressInfo(conn.remoteAddress));
-      debug(`connected to ${where}: peer ring ${peer.ringSize} B`);
+      const done = await dial({ ...o, host }, () => aborted, (hs) => attachLink(this, hs));
+      if (!done) return;
+      debug(`connected to ${host}:${o.port}`);
       this.emit('connect');
       this.emit('ready');
     } catch (err) {
-      local?.close();
       if (aborted) return;
-      debug(`connect to ${where} failed: ${(err as Error).message}`);
+      debug(`connect to ${host}:${o.port} failed: ${(err as Error).message}`);
       this.connecting = false;
       this.destroy(fromCmError(err, 'connect', where));
     } finally {
@@ -448,15 +421,7 @@ export class SdpSocket extends Duplex {
     }
     this.#pending = undefined;
     this.#timer?.refresh();
-    if (this.#noDelay) link.flush();
-    else if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      // Bulk waits one turn of the loop: a writer that goes on at 'drain'
-      // adds its next writes to the same DATA message (fewer messages, fewer
-      // wake-ups of the reader). Small writes go at the end of the tick.
-      if (link.unposted >= BULK_BYTES) setImmediate(this.#flushLater);
-      else queueMicrotask(this.#flushLater);
-    }
+    link.flushSoon(this.#noDelay);
     // Like net's write callback, ours means the bytes no longer depend on
     // the caller's buffer: at once for copied bytes, after the completion
     // for zero-copy ones.
@@ -465,8 +430,9 @@ export class SdpSocket extends Duplex {
   }
 }
 
-function toAddressInfo(a: cm.CmAddress | null): AddressInfo | undefined {
-  return a ? { address: a.address, family: a.family, port: a.port } : undefined;
+/** Wires `socket` to the link of a completed handshake (server.ts, after accept). */
+export function attach(socket: SdpSocket, hs: Handshake): void {
+  attachLink(socket, hs);
 }
 
 function normalizeConnectArgs(
