@@ -403,19 +403,14 @@ export class SdpSocket extends Duplex {
     }
     while (p.index < p.chunks.length) {
       const chunk = p.chunks[p.index]!;
-      const zc = link.sendZeroCopy(chunk, p.offset);
-      const n = zc > 0 ? zc : link.copyIn(chunk, p.offset);
-      if (zc > 0) p.zeroCopy = true;
+      const zeroCopied = link.zeroCopyBytes;
+      const n = link.write(chunk, p.offset);
+      if (link.zeroCopyBytes !== zeroCopied) p.zeroCopy = true;
       this.#written += n;
       p.offset += n;
-      if (p.offset < chunk.length) {
-        // A zero-copy send posts one DATA message at most: go on while it takes bytes.
-        if (zc > 0) continue;
-        // Out of credit: send what we have and wait for the peer's reader.
-        link.flush();
-        link.blocked();
-        return;
-      }
+      // Out of credit: the link sent what it took and told the peer; its
+      // writable hook brings us back.
+      if (p.offset < chunk.length) return;
       p.index++;
       p.offset = 0;
     }

@@ -112,6 +112,31 @@ export class Link {
   }
 
   /**
+   * Takes as much of `src[from..]` as credit allows and returns the bytes
+   * taken: zero-copy DATA messages back to back while they apply and
+   * credit lasts (each is one message at most), else copied into the
+   * mirror. When not all of it fits, what was taken goes out and the peer
+   * is told we are blocked; {@link LinkHooks.writable} says when to go on.
+   */
+  write(src: Buffer, from: number): number {
+    let at = from;
+    while (at < src.length) {
+      const zc = this.sendZeroCopy(src, at);
+      if (zc > 0) {
+        at += zc;
+        continue;
+      }
+      at += this.copyIn(src, at);
+      if (at < src.length) {
+        this.flush();
+        this.blocked();
+      }
+      break;
+    }
+    return at - from;
+  }
+
+  /**
    * Copies as much of `src[from..]` as the peer has room for into the
    * send mirror; returns how many bytes it took. Posting happens in
    * {@link flush} (batched with other writes of the same tick).
