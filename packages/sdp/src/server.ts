@@ -12,7 +12,8 @@ import { debuglog } from '@rdmajs/verbs/debug';
 import { fromCmError } from './errors.js';
 import { answer, readHello, refuse } from './handshake.js';
 import { checkLinkOptions } from './link/options.js';
-import { SdpSocket, attach, type AddressInfo, type SocketOptions } from './socket.js';
+import { SdpSocket, attach } from './socket.js';
+import type { AddressInfo, SocketOptions } from './socket-options.js';
 
 const debug = debuglog('sdp');
 
