@@ -129,7 +129,6 @@ describe('Link over a fake transport', () => {
     // More than the credit: zero-copy while it lasts, then BLOCKED.
     const c = pair({ zeroCopyThreshold: 64 * 1024 }, { ringSize: 512 * 1024 });
     const huge = pattern(1 << 20, 5);
-    c.b.pauseReading = false;
     c.a.t.held = true;
     c.a.write(huge);
     expect(c.a.t.kinds()).toEqual(['DATA', 'DATA', 'BLOCKED']);
