@@ -17,10 +17,11 @@
  * @document ../README.md
  * @module @rdmajs/sdp
  */
-export { SdpSocket, connect, createConnection, type AddressInfo, type ConnectOptions, type SocketOptions } from './socket.js';
+export { SdpSocket, connect, createConnection } from './socket.js';
+export type { AddressInfo, ConnectOptions, SocketOptions } from './socket-options.js';
 export { Server, createServer, type ListenOptions, type ServerOptions } from './server.js';
 export { install, uninstall, matcher, matchFromEnv, type InstallOptions, type Match, type Target } from './install.js';
 export { SdpError } from './errors.js';
-export type { LinkOptions } from './link.js';
+export type { LinkOptions } from './link/options.js';
 /** @internal The wire format, for tests and a second implementation: not a stable API. */
 export * as protocol from './protocol.js';

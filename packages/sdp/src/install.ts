@@ -15,7 +15,8 @@ import http from 'node:http';
 import net from 'node:net';
 
 import { Server, createServer } from './server.js';
-import { connect, type ConnectOptions } from './socket.js';
+import { connect } from './socket.js';
+import type { ConnectOptions } from './socket-options.js';
 
 /** A connection or listen target. `host` is undefined for "every interface". */
 export interface Target {

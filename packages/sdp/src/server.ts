@@ -9,11 +9,11 @@ import { EventEmitter } from 'node:events';
 import { cm } from '@rdmajs/verbs';
 
 import { debuglog } from '@rdmajs/verbs/debug';
-import { acquireDevice } from './device.js';
 import { fromCmError } from './errors.js';
-import { Link, LocalSide, checkLinkOptions } from './link.js';
-import { HelloError, decodeHello, encodeHello } from './protocol.js';
-import { SdpSocket, type AddressInfo, type SocketOptions } from './socket.js';
+import { answer, readHello, refuse } from './handshake.js';
+import { checkLinkOptions } from './link/options.js';
+import { SdpSocket, attach } from './socket.js';
+import type { AddressInfo, SocketOptions } from './socket-options.js';
 
 const debug = debuglog('sdp');
 
@@ -187,55 +187,38 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #accept(req: cm.ConnectionRequest): Promise<void> {
-    let peer;
-    try {
-      peer = decodeHello(req.remotePrivateData);
-    } catch (err) {
-      debug(`refusing a connection: ${(err as HelloError).message}`);
-      req.reject(Buffer.from(`SDP: ${(err as HelloError).message}`.slice(0, 140)));
-      return;
-    }
+    const peer = readHello(req);
+    if (!peer) return;
     if (this.maxConnections !== undefined && this.#sockets.size >= this.maxConnections) {
-      debug(`refusing a connection: maxConnections (${this.maxConnections}) reached`);
-      req.reject(Buffer.from('SDP: too many connections'));
+      refuse(req, 'too many connections');
       return;
     }
     const o = this.#options;
-    let local: LocalSide | undefined;
+    let socket: SdpSocket | undefined;
     try {
-      local = new LocalSide(acquireDevice(req.device ?? undefined), o);
-      const l = local;
-      const conn = await req.accept({
-        pd: l.pd,
-        qp: l.qpOptions(),
-        privateData: encodeHello(l.hello()),
-        prepare: (qp) => l.postReceives(qp),
-        // The client may write the moment its connect returns: be ready
-        // then, not only once rdma_cm confirms (rxe can be slow to).
-        early: true,
+      await answer(req, peer, o, (hs) => {
+        socket = new SdpSocket(o);
+        attach(socket, hs);
       });
-      const socket = new SdpSocket(o);
-      const link = new Link(l, conn, peer, socket._hooks());
-      const addr = (a: cm.CmAddress | null) => (a ? { address: a.address, family: a.family, port: a.port } : undefined);
-      socket._attach(link, addr(conn.localAddress), addr(conn.remoteAddress));
-      debug(`accepted ${socket.remoteAddress}:${socket.remotePort}: peer ring ${peer.ringSize} B`);
-      if (o.noDelay) socket.setNoDelay(true);
-      if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
-      this.#sockets.add(socket);
-      socket.once('close', () => {
-        this.#sockets.delete(socket);
-        this.#maybeClosed();
-      });
-      if (this.#closing) {
-        socket.destroy();
-        return;
-      }
-      this.emit('connection', socket);
     } catch {
       // The peer gave up, timed out or the device failed: that peer's
       // connect fails; the server goes on (as net does for a reset peer).
-      local?.close();
+      return;
     }
+    const s = socket!;
+    debug(`accepted ${s.remoteAddress}:${s.remotePort}: peer ring ${peer.ringSize} B`);
+    if (o.noDelay) s.setNoDelay(true);
+    if (o.keepAlive) s.setKeepAlive(true, o.keepAliveInitialDelay);
+    this.#sockets.add(s);
+    s.once('close', () => {
+      this.#sockets.delete(s);
+      this.#maybeClosed();
+    });
+    if (this.#closing) {
+      s.destroy();
+      return;
+    }
+    this.emit('connection', s);
   }
 
   #maybeClosed(): void {

@@ -1,62 +1,25 @@
 /**
  * `SdpSocket`: a `net.Socket`-compatible duplex byte stream over an RC
  * queue pair. Same events, same half-close and backpressure rules, same
- * error codes; the bytes move by RDMA WRITE into the peer's ring (link.ts).
+ * error codes; the bytes move by RDMA WRITE into the peer's ring
+ * (link/). Its options and connect()'s argument forms are in
+ * socket-options.ts.
+ *
+ * Over 300 lines because the `net.Socket` surface is wide (addresses,
+ * timers, keepalive, ref, the stream hooks), each member documented.
  * @module
  */
 import { Duplex } from 'node:stream';
 
-import { cm } from '@rdmajs/verbs';
-
 import { debuglog } from '@rdmajs/verbs/debug';
-import { acquireDevice } from './device.js';
 import { fromCmError, sdpError } from './errors.js';
-import { Link, LocalSide, checkLinkOptions, type LinkOptions } from './link.js';
-import { HelloError, decodeHello, encodeHello, type Hello } from './protocol.js';
+import { dial, type Handshake } from './handshake.js';
+import { Link, type LinkHooks } from './link/link.js';
+import { checkLinkOptions } from './link/options.js';
+import { normalizeConnectArgs, type AddressInfo, type ConnectOptions, type SocketOptions } from './socket-options.js';
 
 const debug = debuglog('sdp');
 
-/** Options of {@link SdpSocket} itself (as `net.SocketConstructorOpts`). */
-export interface SocketOptions extends LinkOptions {
-  /** Keep the writable side open after the peer ends (default false, as in `net`). */
-  allowHalfOpen?: boolean;
-  /** Bytes buffered for reading before the socket stops taking data from its ring (stream default 16 KiB). */
-  readableHighWaterMark?: number;
-  /** Bytes buffered for writing before `write()` returns false (stream default 16 KiB). */
-  writableHighWaterMark?: number;
-  /** Abort the socket (`destroy(signal.reason)`) when this signal aborts. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@link connect} (as `net.TcpNetConnectOpts`). */
-export interface ConnectOptions extends SocketOptions {
-  /** The server's port, 1-65535 (rdma_cm's TCP port space, separate from TCP's ports). */
-  port: number;
-  /** Default `'localhost'`: resolved, then reached over the RDMA device owning the route. */
-  host?: string;
-  /** Address to connect from. */
-  localAddress?: string;
-  /** Idle timeout, as {@link SdpSocket.setTimeout}. */
-  timeout?: number;
-  /** Bound on the whole connection set-up (resolution + handshake); default 30 s -> ETIMEDOUT. */
-  connectTimeout?: number;
-  /** Call {@link SdpSocket.setNoDelay} once connected. */
-  noDelay?: boolean;
-  /** Enable keepalive probes once connected ({@link SdpSocket.setKeepAlive}). */
-  keepAlive?: boolean;
-  /** With `keepAlive`: ms between probes of an idle peer (at least 1000). */
-  keepAliveInitialDelay?: number;
-}
-
-/** Address of a socket end, as `net.Socket.address()`. */
-export interface AddressInfo {
-  /** Numeric IP address. */
-  address: string;
-  /** `'IPv4'` or `'IPv6'`. */
-  family: string;
-  /** Port. */
-  port: number;
-}
 
 interface PendingWrite {
   chunks: Buffer[];
@@ -68,8 +31,11 @@ interface PendingWrite {
 }
 
 const KEEPALIVE_MIN_MS = 1000;
-// Unsent bytes from which a batched flush waits for the next loop turn.
-const BULK_BYTES = 16 * 1024;
+
+// Wires a socket to the link of a completed handshake (client after
+// connect, server after accept). Set by SdpSocket's static block: the
+// socket's internals stay out of its public type.
+let attachLink: (socket: SdpSocket, hs: Handshake) => void;
 
 /**
  * A connected byte stream over RDMA with the `net.Socket` contract:
@@ -92,11 +58,6 @@ export class SdpSocket extends Duplex {
   #remote: AddressInfo | undefined;
   #pending: PendingWrite | undefined;
   #finalCb: ((err?: Error | null) => void) | undefined;
-  #flushQueued = false;
-  readonly #flushLater = () => {
-    this.#flushQueued = false;
-    this.#link?.flush();
-  };
   #noDelay = false;
   #read = 0;
   #written = 0;
@@ -328,11 +289,15 @@ export class SdpSocket extends Duplex {
 
   #connectAbort: (() => void) | undefined;
 
-  /** @internal Wires an established link (client after connect, server after accept). */
-  _attach(link: Link, local: AddressInfo | undefined, remote: AddressInfo | undefined): void {
+  static {
+    attachLink = (socket, hs) => socket.#attach(hs);
+  }
+
+  #attach(hs: Handshake): void {
+    const link = new Link(hs.transport, hs.peer, this.#hooks());
     this.#link = link;
-    this.#local = local;
-    this.#remote = remote;
+    this.#local = hs.local;
+    this.#remote = hs.remote;
     this.connecting = false;
     if (this.#unrefed) link.unref();
     link.start();
@@ -344,8 +309,8 @@ export class SdpSocket extends Duplex {
     }
   }
 
-  /** @internal The callbacks the link reports through. */
-  _hooks() {
+  // The callbacks the link reports through.
+  #hooks(): LinkHooks {
     return {
       data: (chunk: Buffer) => {
         this.#read += chunk.length;
@@ -369,48 +334,21 @@ export class SdpSocket extends Duplex {
   }
 
   async #connect(o: ConnectOptions): Promise<void> {
-    const port = o.port;
     const host = o.host ?? 'localhost';
-    const where = { address: host, port };
-    let local: LocalSide | undefined;
+    const where = { address: host, port: o.port };
     let aborted = false;
     this.#connectAbort = () => {
       aborted = true;
     };
     try {
-      local = new LocalSide(acquireDevice(o.device), o);
-      const l = local;
-      const conn = await cm.connect({
-        host,
-        port,
-        source: o.localAddress,
-        pd: l.pd,
-        qp: l.qpOptions(),
-        privateData: encodeHello(l.hello()),
-        prepare: (qp) => l.postReceives(qp),
-        timeoutMs: o.connectTimeout ?? 30_000,
-      });
-      let peer: Hello;
-      try {
-        peer = decodeHello(conn.remotePrivateData);
-      } catch (err) {
-        await conn.close();
-        throw sdpError('ECONNREFUSED', 'connect', (err as HelloError).message, where);
-      }
-      if (aborted) {
-        await conn.close();
-        l.close();
-        return;
-      }
-      const link = new Link(l, conn, peer, this._hooks());
-      this._attach(link, toAddressInfo(conn.localAddress), toAddressInfo(conn.remoteAddress));
-      debug(`connected to ${where}: peer ring ${peer.ringSize} B`);
+      const done = await dial({ ...o, host }, () => aborted, (hs) => attachLink(this, hs));
+      if (!done) return;
+      debug(`connected to ${host}:${o.port}`);
       this.emit('connect');
       this.emit('ready');
     } catch (err) {
-      local?.close();
       if (aborted) return;
-      debug(`connect to ${where} failed: ${(err as Error).message}`);
+      debug(`connect to ${host}:${o.port} failed: ${(err as Error).message}`);
       this.connecting = false;
       this.destroy(fromCmError(err, 'connect', where));
     } finally {
@@ -430,33 +368,20 @@ export class SdpSocket extends Duplex {
     }
     while (p.index < p.chunks.length) {
       const chunk = p.chunks[p.index]!;
-      const zc = link.sendZeroCopy(chunk, p.offset);
-      const n = zc > 0 ? zc : link.copyIn(chunk, p.offset);
-      if (zc > 0) p.zeroCopy = true;
+      const zeroCopied = link.zeroCopyBytes;
+      const n = link.write(chunk, p.offset);
+      if (link.zeroCopyBytes !== zeroCopied) p.zeroCopy = true;
       this.#written += n;
       p.offset += n;
-      if (p.offset < chunk.length) {
-        // A zero-copy send posts one DATA message at most: go on while it takes bytes.
-        if (zc > 0) continue;
-        // Out of credit: send what we have and wait for the peer's reader.
-        link.flush();
-        link.blocked();
-        return;
-      }
+      // Out of credit: the link sent what it took and told the peer; its
+      // writable hook brings us back.
+      if (p.offset < chunk.length) return;
       p.index++;
       p.offset = 0;
     }
     this.#pending = undefined;
     this.#timer?.refresh();
-    if (this.#noDelay) link.flush();
-    else if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      // Bulk waits one turn of the loop: a writer that goes on at 'drain'
-      // adds its next writes to the same DATA message (fewer messages, fewer
-      // wake-ups of the reader). Small writes go at the end of the tick.
-      if (link.unposted >= BULK_BYTES) setImmediate(this.#flushLater);
-      else queueMicrotask(this.#flushLater);
-    }
+    link.flushSoon(this.#noDelay);
     // Like net's write callback, ours means the bytes no longer depend on
     // the caller's buffer: at once for copied bytes, after the completion
     // for zero-copy ones.
@@ -465,37 +390,11 @@ export class SdpSocket extends Duplex {
   }
 }
 
-function toAddressInfo(a: cm.CmAddress | null): AddressInfo | undefined {
-  return a ? { address: a.address, family: a.family, port: a.port } : undefined;
+/** Wires `socket` to the link of a completed handshake (server.ts, after accept). */
+export function attach(socket: SdpSocket, hs: Handshake): void {
+  attachLink(socket, hs);
 }
 
-function normalizeConnectArgs(
-  a: ConnectOptions | number,
-  b?: string | (() => void),
-  c?: () => void,
-): { options: ConnectOptions; listener?: () => void } {
-  let options: ConnectOptions;
-  let listener: (() => void) | undefined;
-  if (typeof a === 'object' && a !== null) {
-    options = a;
-    listener = typeof b === 'function' ? b : undefined;
-  } else {
-    options = { port: a as number };
-    if (typeof b === 'string') {
-      options.host = b;
-      listener = c;
-    } else listener = b;
-  }
-  const port = typeof options.port === 'string' ? Number(options.port) : options.port;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    const err = new RangeError(`connect: port must be an integer in [1, 65535]; got ${String(options.port)}`) as RangeError & { code: string };
-    err.code = 'ERR_SOCKET_BAD_PORT';
-    throw err;
-  }
-  if (options.host !== undefined && typeof options.host !== 'string') throw new TypeError('connect: host must be a string');
-  if (listener !== undefined && typeof listener !== 'function') throw new TypeError('connect: listener must be a function');
-  return { options: { ...options, port }, listener };
-}
 
 /**
  * Opens an SDP connection to `host:port` (as `net.connect`). The socket

@@ -117,7 +117,7 @@ describe('drop-in match patterns', () => {
 
 describe('connection options', () => {
   it('bad tunables throw a TypeError or RangeError naming the call, before any device is touched', async () => {
-    const { checkLinkOptions } = await import('../../src/link.js');
+    const { checkLinkOptions } = await import('../../src/link/options.js');
     const bad: Array<[Record<string, unknown>, RegExp, ErrorConstructor]> = [
       [{ ringSize: 5000 }, /SdpSocket: ringSize must be a power of two in \[4096, 134217728\]; got 5000/, RangeError],
       [{ ringSize: 2048 }, /ringSize/, RangeError],
