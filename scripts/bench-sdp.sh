@@ -16,7 +16,7 @@ TAG=bench-sdp
 source scripts/bench-lib.sh
 [ "${1:-}" = "--inner" ] || bench_enter sdp 3600 scripts/bench-sdp.sh BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT
 
-BENCH="packages/examples/dist/bench/cli.js"
+BENCH="packages/bench/dist/cli.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
 bench_device
 # rdma_cm needs an IP on the device: the testbed's, or the first RoCE v2 IPv4 GID's.
@@ -90,4 +90,4 @@ for r in $(seq "$REPEAT"); do
   rdmajs_run "$row" "sdp, zero-copy" --stream --zero-copy 65536 -S 65536 -C "$N"
 done
 say "done in $(($(date +%s) - started)) s"
-node packages/examples/dist/bench/collect.js sdp "$OUT"
+node packages/bench/dist/report/collect.js sdp "$OUT"

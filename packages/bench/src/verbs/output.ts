@@ -3,8 +3,9 @@
  * document (`--json`) for scripts such as scripts/bench.sh.
  * @module
  */
-import { formatMemory, type MemoryReport } from './memory.js';
-import type { Options, RunParams } from './options.js';
+import { formatMemory, type MemoryReport } from '../diagnostics/memory.js';
+import type { Options } from '../options.js';
+import type { RunParams } from './params.js';
 import type { BwResult, LatResult } from './stats.js';
 
 const LINE = '-'.repeat(95);

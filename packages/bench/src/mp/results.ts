@@ -1,11 +1,11 @@
 /**
  * The message-passing benchmark's figures (scripts/bench-mp.sh): reading
- * what osu.c, mp-osu.ts and ucx_perftest print, and the pass document the
+ * what osu.c, mp/osu.ts and ucx_perftest print, and the pass document the
  * VM prints for the host (between {@link MP_PASS_BEGIN} and
  * {@link MP_PASS_END}; nothing written inside the VM survives it).
  * @module
  */
-import type { PassEnvironment } from './results.js';
+import type { PassEnvironment } from '../report/results.js';
 
 export type MpTest = 'latency' | 'bw' | 'allreduce';
 
@@ -47,7 +47,7 @@ export interface MpPassDoc {
 export const MP_PASS_BEGIN = '----- BEGIN RDMAJS-BENCH MP PASS -----';
 export const MP_PASS_END = '----- END RDMAJS-BENCH MP PASS -----';
 
-/** One line of osu.c / mp-osu.ts output. */
+/** One line of osu.c / mp/osu.ts output. */
 export interface OsuRecord {
   test: MpTest | 'info';
   bytes?: number;

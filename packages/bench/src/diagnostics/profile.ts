@@ -6,8 +6,8 @@
  * to be run inside the testbed VM, where the .cpuprofile file itself does not
  * survive the run:
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof packages/examples/dist/bench/cli.js write_bw 10.9.0.1 ...
- *   node packages/examples/dist/bench/profile.js /tmp/prof/*.cpuprofile [--top 25]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof packages/bench/dist/cli.js write_bw 10.9.0.1 ...
+ *   node packages/bench/dist/diagnostics/profile.js /tmp/prof/*.cpuprofile [--top 25]
  *
  * Time spent in a native function (an addon method, and the system calls
  * it makes) is the self time of that function's frame, whose URL is empty;

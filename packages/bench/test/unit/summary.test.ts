@@ -4,11 +4,11 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ratioChart, sweepChart } from '../../src/bench/charts.js';
-import { parsePerftest, rowMeasurements } from '../../src/bench/collect.js';
-import { PASS_BEGIN, PASS_END, extractPasses, median, spread, type Measurement, type PassDoc, type PassEnvironment } from '../../src/bench/results.js';
-import { SDP_ROWS, VERBS_ROWS } from '../../src/bench/rows.js';
-import { formatMarkdown, summarise, sweeps } from '../../src/bench/summary.js';
+import { ratioChart, sweepChart } from '../../src/report/charts.js';
+import { parsePerftest, rowMeasurements } from '../../src/report/collect.js';
+import { PASS_BEGIN, PASS_END, extractPasses, median, spread, type Measurement, type PassDoc, type PassEnvironment } from '../../src/report/results.js';
+import { SDP_ROWS, VERBS_ROWS } from '../../src/report/rows.js';
+import { formatMarkdown, summarise, sweeps } from '../../src/report/summary.js';
 
 const env = (timing: PassEnvironment['timing'], cpus: number): PassEnvironment => ({
   timing,

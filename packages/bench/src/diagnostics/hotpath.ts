@@ -6,7 +6,7 @@
  * of several repetitions, in microseconds per operation, with the garbage
  * collections seen during the repetitions (zero for an allocation-free call).
  *
- *   node packages/examples/dist/bench/hotpath.js [--json] [--scale k]
+ *   node packages/bench/dist/diagnostics/hotpath.js [--json] [--scale k]
  *
  * To tell the JavaScript wrapper's share from the addon's, some calls are
  * repeated directly on the addon object (`_native`, internal API): the

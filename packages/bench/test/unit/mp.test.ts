@@ -4,12 +4,12 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { collectMp } from '../../src/bench/mp-collect.js';
-import { osuLine, parseOsuArgs, parseSize, scaledIterations } from '../../src/bench/mp-osu-args.js';
-import { runOsu, type OsuComm } from '../../src/bench/mp-osu.js';
-import { MP_PASS_BEGIN, MP_PASS_END, extractMpPasses, osuFigures, parseOsuOutput, parseUcxPerftest, type MpFigure, type MpPassDoc } from '../../src/bench/mp-results.js';
-import { formatMpReport } from '../../src/bench/mp-summary.js';
-import { formatMpTables, formatMpVerdicts, mpRows, mpTarget, sizeLabel } from '../../src/bench/mp-table.js';
+import { collectMp } from '../../src/mp/collect.js';
+import { osuLine, parseOsuArgs, parseSize, scaledIterations } from '../../src/mp/osu-args.js';
+import { runOsu, type OsuComm } from '../../src/mp/osu.js';
+import { MP_PASS_BEGIN, MP_PASS_END, extractMpPasses, osuFigures, parseOsuOutput, parseUcxPerftest, type MpFigure, type MpPassDoc } from '../../src/mp/results.js';
+import { formatMpReport } from '../../src/mp/summary.js';
+import { formatMpTables, formatMpVerdicts, mpRows, mpTarget, sizeLabel } from '../../src/mp/table.js';
 
 const UCX_LAT = `+--------------+--------------+------------------------------+---------------------+-----------------------+
 |              |              |        latency (usec)        |   bandwidth (MB/s)  |  message rate (msg/s) |

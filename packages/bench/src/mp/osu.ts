@@ -5,11 +5,11 @@
  * tests, sizes, iteration counts, options and JSON lines, so
  * scripts/bench-mp.sh sets the two side by side.
  *
- *   rdmajs-run -n 2 -- node packages/examples/dist/bench/mp-osu.js latency   [options]
- *   rdmajs-run -n 2 -- node packages/examples/dist/bench/mp-osu.js bw        [options]
- *   rdmajs-run -n 4 -- node packages/examples/dist/bench/mp-osu.js allreduce [options]
+ *   rdmajs-run -n 2 -- node packages/bench/dist/mp/osu.js latency   [options]
+ *   rdmajs-run -n 2 -- node packages/bench/dist/mp/osu.js bw        [options]
+ *   rdmajs-run -n 4 -- node packages/bench/dist/mp/osu.js allreduce [options]
  *
- * Options, iterations and the meaning of each figure: mp-osu-args.ts and
+ * Options, iterations and the meaning of each figure: mp/osu-args.ts and
  * osu.c's header. Rank 0 prints one JSON object per line on stdout.
  * @module
  */
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import { init } from '@rdmajs/mp';
 
-import { osuLine, osuUsage, parseOsuArgs, scaledIterations, type OsuOptions } from './mp-osu-args.js';
+import { osuLine, osuUsage, parseOsuArgs, scaledIterations, type OsuOptions } from './osu-args.js';
 
 /** What the benchmark needs of a communicator (the @rdmajs/mp world communicator has it). */
 export interface OsuComm {

@@ -1,65 +1,13 @@
 /**
- * Command line of `rdmajs-bench`: the tests, the flags (in perftest's
- * spirit and, where perftest has one, with perftest's letter and default),
- * and the parameters both sides of a run must agree on.
+ * Command line of `rdmajs-bench`: the flags (in perftest's spirit and,
+ * where perftest has one, with perftest's letter and default), the help
+ * text, and {@link parseArgs}, which turns them into {@link Options}.
  * @module
  */
+import { UsageError, scanArgs, type FlagSpec } from './args.js';
+import { CQ_MOD_SIZE_LIMIT, DEFAULT_CQ_MOD, MAX_SIZE, TESTS, TEST_KINDS, allSizes, type RunParams, type TestName } from './verbs/params.js';
 
-/** The tests, named like perftest's binaries without the `ib_` prefix. */
-export const TESTS = ['write_bw', 'read_bw', 'send_bw', 'atomic_bw', 'send_lat', 'write_lat', 'read_lat'] as const;
-export type TestName = (typeof TESTS)[number];
-
-/** What a test does, as far as set-up and reporting are concerned. */
-export interface TestKind {
-  /** Bandwidth (stream of operations) or latency (one at a time). */
-  kind: 'bw' | 'lat';
-  /** The operation the client issues. */
-  verb: 'write' | 'read' | 'send' | 'atomic';
-  /**
-   * Whether the server takes part in the data path (posts receives, answers
-   * pings); otherwise it only holds its memory open for one-sided operations.
-   */
-  activeServer: boolean;
-  /** Latency divisor: perftest halves the round trip for ping-pongs, not for reads. */
-  latencyFactor: 1 | 2;
-}
-
-export const TEST_KINDS: Record<TestName, TestKind> = {
-  write_bw: { kind: 'bw', verb: 'write', activeServer: false, latencyFactor: 1 },
-  read_bw: { kind: 'bw', verb: 'read', activeServer: false, latencyFactor: 1 },
-  send_bw: { kind: 'bw', verb: 'send', activeServer: true, latencyFactor: 1 },
-  atomic_bw: { kind: 'bw', verb: 'atomic', activeServer: false, latencyFactor: 1 },
-  send_lat: { kind: 'lat', verb: 'send', activeServer: true, latencyFactor: 2 },
-  write_lat: { kind: 'lat', verb: 'write', activeServer: true, latencyFactor: 2 },
-  read_lat: { kind: 'lat', verb: 'read', activeServer: false, latencyFactor: 1 },
-};
-
-/**
- * Parameters of the run itself. The client's values are authoritative: it
- * sends them to the server in its hello, so the server needs none of these
- * flags (perftest wants them repeated on both sides).
- */
-export interface RunParams {
-  test: TestName;
-  /** Message sizes, in order (one unless `-a`). */
-  sizes: number[];
-  /** Measured iterations per size (ignored with `durationS`). */
-  iterations: number;
-  /** Run each size for this many seconds instead of `iterations`; 0 = off. */
-  durationS: number;
-  /** Unmeasured iterations before each measurement (JIT warm-up). */
-  warmup: number;
-  /** Send queue depth: most operations in flight. */
-  txDepth: number;
-  /** Receives kept posted by the receiving side of SEND tests. */
-  rxDepth: number;
-  /** Work requests per post (one chain, one doorbell). */
-  postList: number;
-  /** Signal one send in every `cqMod`. */
-  cqMod: number;
-  /** Send payloads up to this size inline. */
-  inlineSize: number;
-}
+export { UsageError } from './args.js';
 
 /** Everything the command line says. */
 export interface Options extends RunParams {
@@ -121,65 +69,32 @@ environment:
 exit codes: 0 done, 1 failed (peer unreachable, a completion error, a stall while
 busy-polling), 2 usage error, 3 stalled (with -e, or the server).`;
 
-/** A command-line mistake: the CLI prints it with a hint to --help and exits 2. */
-export class UsageError extends Error {
-  /** Never throws. */
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-const FLAG_ALIASES: Record<string, string> = {
-  '-s': 'size',
-  '--size': 'size',
-  '-a': 'all',
-  '--all': 'all',
-  '-n': 'iters',
-  '--iters': 'iters',
-  '-D': 'duration',
-  '--duration': 'duration',
-  '-w': 'warmup',
-  '--warmup': 'warmup',
-  '-t': 'tx-depth',
-  '--tx-depth': 'tx-depth',
-  '-r': 'rx-depth',
-  '--rx-depth': 'rx-depth',
-  '-l': 'post_list',
-  '--post_list': 'post_list',
-  '--post-list': 'post_list',
-  '-Q': 'cq-mod',
-  '--cq-mod': 'cq-mod',
-  '-I': 'inline_size',
-  '--inline_size': 'inline_size',
-  '--inline-size': 'inline_size',
-  '-e': 'events',
-  '--events': 'events',
-  '-d': 'ib-dev',
-  '--ib-dev': 'ib-dev',
-  '-i': 'ib-port',
-  '--ib-port': 'ib-port',
-  '-x': 'gid-index',
-  '--gid-index': 'gid-index',
-  '-p': 'port',
-  '--port': 'port',
-  '--json': 'json',
-  '--stall': 'stall',
-  '--connect-timeout': 'connect-timeout',
-  '--profile': 'profile',
-  '-h': 'help',
-  '--help': 'help',
-  '-V': 'version',
-  '--version': 'version',
+const FLAGS: Record<string, FlagSpec> = {
+  size: { type: 'string', short: 's' },
+  all: { type: 'boolean', short: 'a' },
+  iters: { type: 'string', short: 'n' },
+  duration: { type: 'string', short: 'D' },
+  warmup: { type: 'string', short: 'w' },
+  'tx-depth': { type: 'string', short: 't' },
+  'rx-depth': { type: 'string', short: 'r' },
+  post_list: { type: 'string', short: 'l' },
+  'post-list': { type: 'string', aliasOf: 'post_list' },
+  'cq-mod': { type: 'string', short: 'Q' },
+  inline_size: { type: 'string', short: 'I' },
+  'inline-size': { type: 'string', aliasOf: 'inline_size' },
+  events: { type: 'boolean', short: 'e' },
+  'ib-dev': { type: 'string', short: 'd' },
+  'ib-port': { type: 'string', short: 'i' },
+  'gid-index': { type: 'string', short: 'x' },
+  port: { type: 'string', short: 'p' },
+  json: { type: 'boolean' },
+  stall: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  // An optional value: `--profile 500` or plain `--profile` (1000 µs).
+  profile: { type: 'boolean', optionalValue: { pattern: /^\d+$/, otherwise: '1000' } },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 };
-const BOOLEAN_FLAGS = new Set(['all', 'events', 'json', 'help', 'version']);
-
-/** Largest size of `-a`, as perftest's. */
-export const MAX_SIZE = 1 << 23;
-/** perftest disables CQ moderation above this size (MSG_SIZE_CQ_MOD_LIMIT). */
-const CQ_MOD_SIZE_LIMIT = 8192;
-/** perftest's DEF_CQ_MOD. */
-const DEFAULT_CQ_MOD = 100;
 
 /**
  * Parses the command line (without `node script`). Options and the two
@@ -187,39 +102,7 @@ const DEFAULT_CQ_MOD = 100;
  * @throws UsageError
  */
 export function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
-  const positional: string[] = [];
-  const given = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
-      continue;
-    }
-    if (arg === '--profile') {
-      // An optional value: `--profile 500` or plain `--profile`.
-      const next = argv[i + 1];
-      given.set('profile', next !== undefined && /^\d+$/.test(next) ? argv[++i]! : '1000');
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const name = FLAG_ALIASES[flag];
-    if (name === undefined) throw new UsageError(`unknown option ${flag}`);
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (eq > 0) throw new UsageError(`${flag} takes no value`);
-      given.set(name, true);
-    } else if (eq > 0) {
-      given.set(name, arg.slice(eq + 1));
-    } else {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`${flag} needs a value`);
-      given.set(name, value);
-    }
-  }
+  const { positionals: positional, given } = scanArgs(argv, FLAGS);
   if (given.has('help')) return 'help';
   if (given.has('version')) return 'version';
 
@@ -304,38 +187,3 @@ export function parseArgs(argv: readonly string[]): Options | 'help' | 'version'
   };
 }
 
-/** The sizes of `-a`: 2, 4, ... 2^23, like perftest. */
-export function allSizes(): number[] {
-  const sizes: number[] = [];
-  for (let s = 2; s <= MAX_SIZE; s *= 2) sizes.push(s);
-  return sizes;
-}
-
-/** The run parameters of the options, as the client sends them to the server. */
-export function runParams(o: Options): RunParams {
-  const { test, sizes, iterations, durationS, warmup, txDepth, rxDepth, postList, cqMod, inlineSize } = o;
-  return { test, sizes, iterations, durationS, warmup, txDepth, rxDepth, postList, cqMod, inlineSize };
-}
-
-/** Checks run parameters received from a peer (they come off the network). */
-export function checkRunParams(value: unknown): RunParams {
-  if (typeof value !== 'object' || value === null) throw new Error('peer sent no run parameters');
-  const p = value as Record<string, unknown>;
-  const int = (k: string, min: number, max: number) => {
-    const v = p[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`peer sent a bad ${k}: ${String(v)}`);
-  };
-  if (!TESTS.includes(p.test as TestName)) throw new Error(`peer runs an unknown test ${String(p.test)}`);
-  if (!Array.isArray(p.sizes) || p.sizes.length === 0 || !p.sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= MAX_SIZE)) {
-    throw new Error('peer sent bad sizes');
-  }
-  int('iterations', 1, 2 ** 40);
-  int('durationS', 0, 24 * 3600);
-  int('warmup', 0, 2 ** 40);
-  int('txDepth', 1, 1 << 15);
-  int('rxDepth', 1, 1 << 15);
-  int('postList', 1, 1024);
-  int('cqMod', 1, 1 << 15);
-  int('inlineSize', 0, 1 << 16);
-  return p as unknown as RunParams;
-}

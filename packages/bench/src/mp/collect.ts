@@ -2,13 +2,13 @@
 /**
  * The inner end of a message-passing benchmark pass (scripts/bench-mp.sh,
  * inside the VM): reads what the runs left in one directory and prints the
- * pass document (mp-results.ts) between its markers, for mp-summary.ts on
+ * pass document (mp/results.ts) between its markers, for mp/summary.ts on
  * the host to read back from the console.
  *
- *   node packages/examples/dist/bench/mp-collect.js <dir>
+ *   node packages/bench/dist/mp/collect.js <dir>
  *
  * `<dir>/manifest.tsv`, one line per run, tab-separated:
- * `test  tool  format  bytes  file`: format `osu` (osu.c / mp-osu.ts JSON
+ * `test  tool  format  bytes  file`: format `osu` (osu.c / mp/osu.ts JSON
  * lines, every size; bytes `-`) or `ucx` (one ucx_perftest client output at
  * `bytes`). `<dir>/skipped.tsv`: `test  tool  why`. `<dir>/settings.tsv`:
  * `name  value` (how the anchors ran).
@@ -18,8 +18,8 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { passEnvironment } from './collect.js';
-import { MP_PASS_BEGIN, MP_PASS_END, osuFigures, parseOsuOutput, parseUcxPerftest, type MpFigure, type MpPassDoc, type MpTest, type MpTool } from './mp-results.js';
+import { passEnvironment } from '../report/collect.js';
+import { MP_PASS_BEGIN, MP_PASS_END, osuFigures, parseOsuOutput, parseUcxPerftest, type MpFigure, type MpPassDoc, type MpTest, type MpTool } from './results.js';
 
 function lines(path: string): string[][] {
   if (!existsSync(path)) return [];

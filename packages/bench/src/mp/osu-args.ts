@@ -1,9 +1,10 @@
 /**
- * The options of the OSU-style benchmark (mp-osu.ts) and of its C twin
+ * The options of the OSU-style benchmark (mp/osu.ts) and of its C twin
  * packages/bench/anchors/osu.c: the same flags, defaults, sizes and
  * iteration scaling on both sides, and the JSON line they print.
  * @module
  */
+import { scanArgs, type FlagSpec } from '../args.js';
 
 export type OsuTest = 'latency' | 'bw' | 'allreduce';
 
@@ -51,52 +52,35 @@ function count(flag: string, v: string): number {
   return n;
 }
 
-/** Parses `<test> [options]` as osu.c does. */
+/** osu.c's flags: all take a value. */
+const FLAGS: Record<string, FlagSpec> = Object.fromEntries(['s', 'M', 'n', 'm', 'w', 'W', 'j'].map((f) => [f, { type: 'string', short: f }]));
+
+/**
+ * Parses `<test> [options]` as osu.c does.
+ * @throws RangeError for a bad test, an unknown option, a missing or bad value.
+ */
 export function parseOsuArgs(argv: readonly string[]): OsuOptions {
-  const test = argv[0];
+  const { positionals, given } = scanArgs(argv, FLAGS, (m) => new RangeError(m));
+  const [test, extra] = positionals;
   if (test !== 'latency' && test !== 'bw' && test !== 'allreduce') throw new RangeError('test must be latency, bw or allreduce');
-  let list: string | undefined;
-  let max = 4 * 1024 * 1024;
-  let iterations = DEFAULT_ITERATIONS[test];
-  let minIterations = 5;
-  let warmup: number | undefined;
-  let window = 64;
-  let jitWarmup = 0;
-  for (let i = 1; i < argv.length; i += 2) {
-    const flag = argv[i]!;
-    const v = argv[i + 1];
-    if (v === undefined) throw new RangeError(`${flag} needs a value`);
-    switch (flag) {
-      case '-s':
-        list = v;
-        break;
-      case '-M':
-        max = parseSize(v);
-        break;
-      case '-n':
-        iterations = count(flag, v);
-        break;
-      case '-m':
-        minIterations = count(flag, v);
-        break;
-      case '-w':
-        warmup = count(flag, v);
-        break;
-      case '-W':
-        window = count(flag, v);
-        break;
-      case '-j':
-        jitWarmup = v === '0' ? 0 : count(flag, v);
-        break;
-      default:
-        throw new RangeError(`unknown option '${flag}'`);
-    }
-  }
+  if (extra !== undefined) throw new RangeError(`unexpected argument '${extra}'`);
+  const value = (f: string) => given.get(f) as string | undefined;
+  const opt = <T>(f: string, parse: (flag: string, v: string) => T, fallback: T): T => {
+    const v = value(f);
+    return v === undefined ? fallback : parse(`-${f}`, v);
+  };
+  const list = value('s');
+  const max = opt('M', (_f, v) => parseSize(v), 4 * 1024 * 1024);
+  const iterations = opt('n', count, DEFAULT_ITERATIONS[test]);
+  const minIterations = opt('m', count, 5);
+  const warmup = opt('w', count, Math.max(1, Math.trunc(iterations / 10)));
+  const window = opt('W', count, 64);
+  const jitWarmup = opt('j', (f, v) => (v === '0' ? 0 : count(f, v)), 0);
   const sizes: number[] = [];
   if (list !== undefined) sizes.push(...list.split(',').map(parseSize));
   else for (let s = test === 'allreduce' ? 8 : 1; s <= max; s *= 2) sizes.push(s);
   if (test === 'allreduce' && sizes.some((s) => s % 8 !== 0)) throw new RangeError('allreduce sizes must be multiples of 8');
-  return { test, sizes, iterations, minIterations, warmup: warmup ?? Math.max(1, Math.trunc(iterations / 10)), window, jitWarmup };
+  return { test, sizes, iterations, minIterations, warmup, window, jitWarmup };
 }
 
 /** One output line: JSON with figures rounded to 3 decimals, as osu.c prints them. */

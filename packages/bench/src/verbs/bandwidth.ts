@@ -13,7 +13,7 @@
  */
 import { CompletionBatch, type PreparedSends, type RecvWr, type SendWr } from '@rdmajs/verbs';
 
-import type { RunParams } from './options.js';
+import type { RunParams } from './params.js';
 import type { Resources } from './resources.js';
 import { CHECK_MASK, type Watchdog } from './watchdog.js';
 

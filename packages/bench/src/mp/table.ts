@@ -7,8 +7,8 @@
  * of one pass only.
  * @module
  */
-import type { PassTiming } from './results.js';
-import type { MpFigure, MpPassDoc, MpSkipped, MpTest, MpTool } from './mp-results.js';
+import type { PassTiming } from '../report/results.js';
+import type { MpFigure, MpPassDoc, MpSkipped, MpTest, MpTool } from './results.js';
 
 /** Latency up to this size is "small-message" latency (osu.c's full-iteration sizes). */
 export const SMALL_MESSAGE_MAX = 8192;

@@ -17,7 +17,7 @@ import {
   type RemoteBuffer,
 } from '@rdmajs/verbs';
 
-import { TEST_KINDS, type RunParams } from './options.js';
+import { TEST_KINDS, type RunParams } from './params.js';
 
 /** Local settings that are not run parameters. */
 export interface LocalSettings {

@@ -6,7 +6,7 @@
  * the mode of every row, the spread of the runs, the targets and whether
  * each is met, plus the JSON and the SVG charts.
  *
- *   node packages/examples/dist/bench/summary.js --suite verbs --out <dir> <pass log>...
+ *   node packages/bench/dist/report/summary.js --suite verbs --out <dir> <pass log>...
  *
  * Writes `<dir>/<suite>.md`, `<dir>/<suite>.json`, `<dir>/<suite>-ratios.svg`
  * and, when the passes hold a size sweep, `<dir>/<suite>-sweep.svg`.

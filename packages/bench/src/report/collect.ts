@@ -4,8 +4,8 @@
  * left in one directory and prints the pass document (results.ts) between
  * its markers, for summary.ts on the host to read back from the console.
  *
- *   node packages/examples/dist/bench/collect.js verbs <dir>   # perftest + rdmajs-bench outputs
- *   node packages/examples/dist/bench/collect.js sdp <dir>     # <dir>/results.jsonl
+ *   node packages/bench/dist/report/collect.js verbs <dir>   # perftest + rdmajs-bench outputs
+ *   node packages/bench/dist/report/collect.js sdp <dir>     # <dir>/results.jsonl
  *
  * Verbs: `<dir>/manifest.tsv` lists one line per row, tab-separated:
  * `label  metric  perftest-outputs  rdmajs-jsons`, metric `bw` (MiB/s),
@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { Report } from './report.js';
+import type { Report } from '../verbs/output.js';
 import { PASS_BEGIN, PASS_END, type Measurement, type PassDoc, type PassEnvironment, type Skipped } from './results.js';
 
 type Metric = 'bw' | 'mpps' | 'lat' | 'sweep' | 'mem';

@@ -20,7 +20,7 @@
 import { CompletionBatch, type CompletionQueue, type PreparedSends, type RecvWr, type SendWr } from '@rdmajs/verbs';
 
 import { STOP_IMM, failed, type Phase } from './bandwidth.js';
-import type { RunParams } from './options.js';
+import type { RunParams } from './params.js';
 import type { Resources } from './resources.js';
 import { Stamps } from './stats.js';
 import { CHECK_MASK, type Watchdog } from './watchdog.js';

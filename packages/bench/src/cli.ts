@@ -12,9 +12,9 @@
  * @module
  */
 import { USAGE, UsageError, parseArgs } from './options.js';
-import { runClient, runServer } from './session.js';
-import { SDP_USAGE, formatSdpResult, parseSdpArgs, runSdpClient, serveSdp } from './sdp.js';
-import { packageVersion } from '../version.js';
+import { runClient, runServer } from './verbs/session.js';
+import { SDP_USAGE, formatSdpResult, parseSdpArgs, runSdpClient, serveSdp } from './sdp/sdp.js';
+import { packageVersion } from './version.js';
 
 /** Exit code of a command line the benchmark rejects. */
 const USAGE_EXIT_CODE = 2;

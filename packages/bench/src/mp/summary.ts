@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * The host side of `npm run bench:mp`: reads the console log of the
- * testbed pass (scripts/bench-mp.sh) and prints the tables of mp-table.ts,
+ * testbed pass (scripts/bench-mp.sh) and prints the tables of mp/table.ts,
  * with the timing mode, the anchors' settings and versions; writes
  * `<out>/mp.md` and `<out>/mp.json`.
  *
- *   node packages/examples/dist/bench/mp-summary.js --out <dir> <pass log>...
+ *   node packages/bench/dist/mp/summary.js --out <dir> <pass log>...
  * @module
  */
 import { execFileSync } from 'node:child_process';
@@ -13,8 +13,8 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { extractMpPasses, type MpPassDoc } from './mp-results.js';
-import { formatMpTables, formatMpVerdicts, modeLabel, mpRows } from './mp-table.js';
+import { extractMpPasses, type MpPassDoc } from './results.js';
+import { formatMpTables, formatMpVerdicts, modeLabel, mpRows } from './table.js';
 
 function gitCommit(): string {
   try {
@@ -38,7 +38,7 @@ export function formatMpReport(pass: MpPassDoc, commit: string, date: string): s
     formatMpTables(rows, mode),
     ...formatMpVerdicts(rows).map((l) => `- ${l}`),
     '',
-    '- Figures: median of the per-iteration times of one run (osu.c / mp-osu.js: `usec`, `mb_s`); ucx_perftest: its 50.0%ile latency, its overall bandwidth (converted to 10^6 B/s).',
+    '- Figures: median of the per-iteration times of one run (osu.c / mp/osu.js: `usec`, `mb_s`); ucx_perftest: its 50.0%ile latency, its overall bandwidth (converted to 10^6 B/s).',
     '- ratio = @rdmajs/mp / Open MPI+UCX: above 1 is slower for latency and allreduce, faster for bandwidth.',
     ...pass.info.map((i) => `- ${i}`),
     ...Object.entries(pass.settings).map(([k, v]) => `- ${k}: \`${v}\``),

@@ -17,94 +17,9 @@ import type { Duplex } from 'node:stream';
 
 import * as sdp from '@rdmajs/sdp';
 
-import { UsageError } from './options.js';
+import type { SdpBenchOptions } from './options.js';
 
-export const SDP_USAGE = `usage: rdmajs-bench sdp [host] [options]
-  (no host)            serve (one client at a time, until killed)
-  --transport T        sdp (default) or net
-  -p, --port N         port (default 18600)
-  -S, --size N         bytes per transfer (default 64)
-  -C, --count N        transfers (default 1000)
-  --stream             one-way streaming instead of ping-pong
-  --busy US            busy-poll the CQ up to US microseconds before sleeping (sdp)
-  --ring N             SDP receive ring bytes (default 1 MiB)
-  --zero-copy N        SDP zero-copy threshold in bytes, 0 = always copy (default 256 KiB)
-  --json               print the result as JSON
-  -h, --help           this help
-environment: RDMAJS_DEVICE (the device), RDMAJS_DEBUG=sdp,cm (debug lines on stderr)
-exit codes: 0 done, 1 failed, 2 usage error`;
-
-export interface SdpBenchOptions {
-  host?: string;
-  transport: 'sdp' | 'net';
-  port: number;
-  size: number;
-  count: number;
-  stream: boolean;
-  busyPollUs: number;
-  ringSize?: number;
-  zeroCopyThreshold?: number;
-  json: boolean;
-}
-
-/**
- * Parses `rdmajs-bench sdp`'s arguments (after `sdp`).
- * @throws UsageError for an unknown option, a missing or bad value, a second host.
- */
-export function parseSdpArgs(argv: readonly string[]): SdpBenchOptions | 'help' {
-  const o: SdpBenchOptions = { transport: 'sdp', port: 18600, size: 64, count: 1000, stream: false, busyPollUs: 0, json: false };
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} needs an integer >= ${min}${v === undefined ? '' : `, got '${v}'`}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--transport': {
-        const t = argv[++i];
-        if (t !== 'sdp' && t !== 'net') throw new UsageError(`--transport needs sdp or net${t === undefined ? '' : `, got '${t}'`}`);
-        o.transport = t;
-        break;
-      }
-      case '-p':
-      case '--port':
-        o.port = num(a, argv[++i], 1);
-        break;
-      case '-S':
-      case '--size':
-        o.size = num(a, argv[++i], 1);
-        break;
-      case '-C':
-      case '--count':
-        o.count = num(a, argv[++i], 1);
-        break;
-      case '--stream':
-        o.stream = true;
-        break;
-      case '--busy':
-        o.busyPollUs = num(a, argv[++i], 0);
-        break;
-      case '--ring':
-        o.ringSize = num(a, argv[++i], 4096);
-        break;
-      case '--zero-copy':
-        o.zeroCopyThreshold = num(a, argv[++i], 0);
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      default:
-        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
-        if (o.host !== undefined) throw new UsageError(`unexpected argument '${a}' (the server address is '${o.host}')`);
-        o.host = a;
-    }
-  }
-  return o;
-}
+export { SDP_USAGE, parseSdpArgs, type SdpBenchOptions } from './options.js';
 
 const HEADER_BYTES = 13; // mode(1) size(4) count(8): the client tells the server the test
 
