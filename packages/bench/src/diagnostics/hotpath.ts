@@ -9,8 +9,9 @@
  *   node packages/bench/dist/diagnostics/hotpath.js [--json] [--scale k]
  *
  * To tell the JavaScript wrapper's share from the addon's, some calls are
- * repeated directly on the addon object (`_native`, internal API): the
- * difference is what the wrapper's validation and encoding cost. This is a
+ * repeated directly on the addon object (internal API, reached through
+ * native-access.ts only): the difference is what the wrapper's validation
+ * and encoding cost. This is a
  * diagnostic for the SDK's developers, not an example of how to use it.
  * @module
  */
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { CompletionBatch, openDevice, type CompletionQueue, type RecvWr, type SendWr } from '@rdmajs/verbs';
 
 import { MemoryProbe } from './memory.js';
+import { nativeCq, nativeQp } from './native-access.js';
 
 /** One measured call. */
 export interface HotpathRow {
@@ -88,8 +90,9 @@ export async function hotpath(scale = 1): Promise<HotpathRow[]> {
     const target = mr.remote(1 << 15);
     const batch = new CompletionBatch(32);
     const rbatch = new CompletionBatch(32);
-    const nA = a._native;
-    const nB = b._native;
+    const nA = nativeQp(a);
+    const nB = nativeQp(b);
+    const nativeCqA = nativeCq(cqA);
     const rows: HotpathRow[] = [];
     const N = (x: number) => Math.max(16, Math.round((x * scale) / 16) * 16);
     const timed = (f: () => void): number => {
@@ -103,7 +106,7 @@ export async function hotpath(scale = 1): Promise<HotpathRow[]> {
     rows.push(await measure('qp.closed (getter, native)', N(20000), 1, (n) => timed(() => { for (let i = 0; i < n; i++) void a.closed; })));
     rows.push(await measure('mr.closed (getter, native)', N(20000), 1, (n) => timed(() => { for (let i = 0; i < n; i++) void mr.closed; })));
     rows.push(await measure('cq.pollInto(batch), empty CQ', N(20000), 1, (n) => timed(() => { for (let i = 0; i < n; i++) cqA.pollInto(batch); })));
-    rows.push(await measure('  addon poll(32) only, empty CQ', N(20000), 1, (n) => timed(() => { for (let i = 0; i < n; i++) cqA._native.poll(32); })));
+    rows.push(await measure('  addon poll(32) only, empty CQ', N(20000), 1, (n) => timed(() => { for (let i = 0; i < n; i++) nativeCqA.poll(32); })));
 
     // One signaled 64 B RDMA WRITE, posted and reaped (rxe does the work inside the post's system call).
     const write: SendWr = { id: 1n, opcode: 'RDMA_WRITE', sg: [{ mr, offset: 0, length: 64 }], remote: target, signaled: true };

@@ -18,9 +18,14 @@ import { Session } from 'node:inspector/promises';
 
 import { checkEndpoint } from '@rdmajs/verbs';
 
-import { BwSink, BwStream, type BwRun, type Phase } from './bandwidth.js';
+import { BwSink } from './bw-sink.js';
+import { BwStream, type BwRun } from './bw-stream.js';
+import type { Phase } from './phase.js';
 import { Control, fromWire, toWire } from './control.js';
-import { ReadPingPong, SendPingPong, WritePingPong, type LatRun } from './latency.js';
+import type { LatRun } from './pingpong.js';
+import { ReadPingPong } from './read-lat.js';
+import { SendPingPong } from './send-lat.js';
+import { WritePingPong } from './write-lat.js';
 import { MemoryProbe, type MemoryReport } from '../diagnostics/memory.js';
 import type { Options } from '../options.js';
 import { TEST_KINDS, checkRunParams, runParams, type RunParams } from './params.js';

@@ -11,42 +11,18 @@
  * the event loop; the `-e` loops sleep in `cq.pollWait` when the CQ is empty.
  * @module
  */
-import { CompletionBatch, type PreparedSends, type RecvWr, type SendWr } from '@rdmajs/verbs';
+import { CompletionBatch, type PreparedSends, type SendWr } from '@rdmajs/verbs';
 
 import type { RunParams } from './params.js';
 import type { Resources } from './resources.js';
-import { CHECK_MASK, type Watchdog } from './watchdog.js';
-
-/** Immediate data of the last SEND of a phase: tells the receiving side to stop. */
-export const STOP_IMM = 0x5e0f;
-
-/** One measured (or warm-up) phase. */
-export interface Phase {
-  /** Operations to run; ignored when `durationMs` > 0. */
-  total: number;
-  /** Run for this long instead (0 = off). */
-  durationMs: number;
-  watchdog: Watchdog;
-}
+import { STOP_IMM, checkEvery, failed, type Phase } from './phase.js';
+import { CHECK_MASK } from './watchdog.js';
 
 /** What a client phase of a bandwidth test did. */
 export interface BwRun {
   iterations: number;
   /** First post to last completion. */
   ms: number;
-}
-
-/**
- * Operations between two looks at the clock: often enough to end a `-D` run
- * on time, rarely enough to cost nothing (a clock read allocates in Node 20).
- */
-function checkEvery(phase: Phase): number {
-  return phase.durationMs > 0 ? 64 : 1024;
-}
-
-/** Throws a readable error for a failed completion. */
-export function failed(what: string, batch: CompletionBatch, i: number): never {
-  throw new Error(`${what}: completion failed with ${batch.status(i)} (vendor error 0x${batch.fields[i * CompletionBatch.FIELDS + 2]!.toString(16)})`);
 }
 
 /**
@@ -262,85 +238,6 @@ export class BwStream {
       }
       const t1 = performance.now();
       return { iterations: done, ms: t1 - t0 };
-    } finally {
-      dog.disarm();
-    }
-  }
-}
-
-/**
- * The receiving side of send_bw: keeps `rxDepth` receives posted (reposting
- * in chains of up to 16) and consumes SENDs until the one carrying
- * {@link STOP_IMM}.
- */
-export class BwSink {
-  readonly #res: Resources;
-  readonly #events: boolean;
-  readonly #chain: RecvWr[];
-  readonly #batch: CompletionBatch;
-  /** Receives consumed but not yet reposted. */
-  #deficit = 0;
-
-  constructor(res: Resources, params: RunParams, events: boolean) {
-    this.#res = res;
-    this.#events = events;
-    const chunk = Math.min(16, params.rxDepth);
-    const wr: RecvWr = { id: 2n, sg: [{ mr: res.mr, offset: res.layout.recvOffset, length: Math.max(...params.sizes) }] };
-    // The same request repeated: each element is encoded on its own.
-    this.#chain = new Array<RecvWr>(chunk).fill(wr);
-    this.#batch = new CompletionBatch(Math.max(16, chunk * 2));
-    for (let posted = 0; posted + chunk <= params.rxDepth; posted += chunk) res.qp.postRecv(this.#chain);
-  }
-
-  /** Consumes one phase's SENDs; returns how many arrived. */
-  run(phase: Phase): Promise<number> {
-    return this.#events ? this.#runEvents(phase) : Promise.resolve(this.#runBusy(phase));
-  }
-
-  /** Counts completions; returns true on the stop message. */
-  #consume(n: number): boolean {
-    const batch = this.#batch;
-    let stop = false;
-    for (let i = 0; i < n; i++) {
-      if (!batch.ok(i)) failed('send_bw receive', batch, i);
-      if (batch.imm(i) === STOP_IMM) stop = true;
-    }
-    const chunk = this.#chain.length;
-    this.#deficit += n;
-    while (this.#deficit >= chunk) {
-      this.#res.qp.postRecv(this.#chain);
-      this.#deficit -= chunk;
-    }
-    return stop;
-  }
-
-  #runBusy(phase: Phase): number {
-    const cq = this.#res.recvCq;
-    const dog = phase.watchdog;
-    let received = 0;
-    let polls = 0;
-    for (;;) {
-      const n = cq.pollInto(this.#batch);
-      if (n > 0) {
-        received += n;
-        if (this.#consume(n)) return received;
-      } else if ((++polls & CHECK_MASK) === 0) {
-        dog.check(received);
-      }
-    }
-  }
-
-  async #runEvents(phase: Phase): Promise<number> {
-    const cq = this.#res.recvCq;
-    const dog = phase.watchdog.arm();
-    let received = 0;
-    try {
-      for (;;) {
-        const n = await cq.pollWait(this.#batch);
-        received += n;
-        dog.count = received;
-        if (this.#consume(n)) return received;
-      }
     } finally {
       dog.disarm();
     }
