@@ -11,8 +11,8 @@
  * To tell the JavaScript wrapper's share from the addon's, some calls are
  * repeated directly on the addon object (internal API, reached through
  * native-access.ts only): the difference is what the wrapper's validation
- * and encoding cost. This is a
- * diagnostic for the SDK's developers, not an example of how to use it.
+ * and encoding cost. This is a diagnostic for the SDK's developers, not an
+ * example of how to use it.
  * @module
  */
 import { realpathSync } from 'node:fs';

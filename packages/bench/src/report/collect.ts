@@ -5,7 +5,7 @@
  * its markers, for summary.ts on the host to read back from the console.
  *
  *   node packages/bench/dist/report/collect.js verbs <dir>   # perftest + rdmajs-bench outputs
- *   node packages/bench/dist/report/collect.js sdp <dir>     # <dir>/results.jsonl
+ *   node packages/bench/dist/report/collect.js sdp <dir>     # runs listed in <dir>/manifest.tsv
  *
  * Verbs: `<dir>/manifest.tsv` lists one line per row, tab-separated:
  * `label  metric  perftest-outputs  rdmajs-jsons`, metric `bw` (MiB/s),
@@ -15,8 +15,8 @@
  * `<dir>/skipped.tsv` lists what the pass left out: `label  tool  why`
  * (an empty tool: the whole row).
  *
- * SDP: `<dir>/results.jsonl` holds one measurement per line
- * (`{"row","tool","unit","value"}`); `skipped.tsv` as above.
+ * SDP: `<dir>/manifest.tsv` lists one line per run (sdp-runs.ts reads
+ * each client's output); `skipped.tsv` as above.
  * @module
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
@@ -25,20 +25,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Report } from '../verbs/output.js';
+import { parsePerftest } from './perftest.js';
 import { PASS_BEGIN, PASS_END, type Measurement, type PassDoc, type PassEnvironment, type Skipped } from './results.js';
+import { sdpMeasurements } from './sdp-runs.js';
+
+export { parsePerftest } from './perftest.js';
 
 type Metric = 'bw' | 'mpps' | 'lat' | 'sweep' | 'mem';
-
-/** perftest's result lines: numbers after the `#bytes` header, one per size. */
-export function parsePerftest(text: string): number[][] {
-  const lines = text.split('\n');
-  const head = lines.findIndex((l) => l.includes('#bytes'));
-  if (head < 0) return [];
-  return lines
-    .slice(head + 1)
-    .map((line) => line.trim().split(/\s+/).map(Number))
-    .filter((f) => f.length >= 5 && f.every((x) => !Number.isNaN(x)));
-}
 
 // Columns of perftest's result lines.
 // BW:  #bytes #iterations BW-peak BW-average MsgRate
@@ -149,12 +142,7 @@ export function collect(suite: 'verbs' | 'sdp', dir: string): PassDoc {
     const manifest = existsSync(join(dir, 'manifest.tsv')) ? readFileSync(join(dir, 'manifest.tsv'), 'utf8') : '';
     measurements = manifest.split('\n').filter(Boolean).flatMap((l) => rowMeasurements(dir, l));
   } else {
-    const path = join(dir, 'results.jsonl');
-    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-    measurements = text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Measurement);
+    measurements = sdpMeasurements(dir);
   }
   return { tool: 'rdmajs-bench pass', suite, environment: passEnvironment(), measurements, skipped: readSkipped(dir) };
 }
