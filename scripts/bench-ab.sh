@@ -18,11 +18,19 @@ cd "$(dirname "$0")/.."
 
 TAG=bench-ab
 source scripts/bench-lib.sh
+# bench_cli <tree>: its rdmajs-bench (packages/bench since the benchmark left
+# @rdmajs/examples; older trees have it there), or nothing when not built.
+bench_cli() {
+  local f
+  for f in "$1/packages/bench/dist/cli.js" "$1/packages/examples/dist/bench/cli.js"; do
+    [ -f "$f" ] && { echo "$f"; return; }
+  done
+}
 
 if [ "${1:-}" != "--inner" ]; then
   [ $# -ge 4 ] && [ "$3" = "--" ] || { say "usage: bench-ab.sh <tree A> <tree B> -- <rdmajs-bench test and args>"; exit 2; }
   for t in "$1" "$2"; do
-    [ -f "$t/packages/examples/dist/bench/cli.js" ] || { say "$t has no built rdmajs-bench: run 'bash scripts/setup.sh' there"; exit 2; }
+    [ -n "$(bench_cli "$t")" ] || { say "$t has no built rdmajs-bench: run 'bash scripts/setup.sh' there"; exit 2; }
   done
   A=$(cd "$1" && pwd)
   B=$(cd "$2" && pwd)
@@ -50,48 +58,10 @@ for r in $(seq "$REPEAT"); do
     tree=$A
     [ "$side" = B ] && tree=$B
     say "run $r, $side ($tree)"
-    PAIR_SLEEP=0 run_pair "$side.$r" node "$tree/packages/examples/dist/bench/cli.js" "$test" -d "$DEV" -x "$GID" -p "$PORT" "$@" -- \
-      node "$tree/packages/examples/dist/bench/cli.js" "$test" "$HOST" -d "$DEV" -x "$GID" -p "$PORT" --json "$@"
+    cli=$(bench_cli "$tree")
+    PAIR_SLEEP=0 run_pair "$side.$r" node "$cli" "$test" -d "$DEV" -x "$GID" -p "$PORT" "$@" -- \
+      node "$cli" "$test" "$HOST" -d "$DEV" -x "$GID" -p "$PORT" --json "$@"
   done
 done
 
-node --input-type=module - "$OUT" "$REPEAT" "$A" "$B" <<'EOF'
-import { existsSync, readFileSync } from 'node:fs';
-const [dir, repeat, a, b] = process.argv.slice(2);
-const figure = (side, r) => {
-  const f = `${dir}/${side}.${r}.client`;
-  if (!existsSync(f)) return null;
-  const line = readFileSync(f, 'utf8').split('\n').find((l) => l.startsWith('{"tool":"rdmajs-bench"'));
-  const res = line && JSON.parse(line).results[0];
-  // The client writes its profile summary (--profile) to stderr.
-  const err = `${dir}/${side}.${r}.err`;
-  const profile = existsSync(err) && readFileSync(err, 'utf8').includes('CPU profile') ? readFileSync(err, 'utf8').trim() : '';
-  if (!res) return { value: null, unit: '', profile };
-  return 'tTypicalUs' in res ? { value: res.tTypicalUs, unit: 'µs typical', profile } : { value: res.mpps, unit: 'Mpps', profile };
-};
-const stats = (xs) => {
-  const v = xs.filter((x) => x !== null).sort((p, q) => p - q);
-  if (!v.length) return { median: null, spread: null };
-  const m = v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  return { median: m, spread: (v[v.length - 1] - v[0]) / m };
-};
-const runs = { A: [], B: [] };
-let unit = '';
-for (let r = 1; r <= Number(repeat); r++) {
-  for (const side of ['A', 'B']) {
-    const f = figure(side, r);
-    runs[side].push(f?.value ?? null);
-    unit ||= f?.unit ?? '';
-    if (f?.profile) console.log(`--- ${side} run ${r} ---\n${f.profile}`);
-  }
-}
-const sa = stats(runs.A);
-const sb = stats(runs.B);
-const show = (x) => (x === null ? 'failed' : x.toPrecision(6));
-console.log(`\nA = ${a}\nB = ${b}\nunit: ${unit}`);
-for (const side of ['A', 'B']) {
-  const s = side === 'A' ? sa : sb;
-  console.log(`${side}: ${runs[side].map(show).join(' / ')}  median ${show(s.median)}  spread ${s.spread === null ? '-' : (s.spread * 100).toFixed(2) + ' %'}`);
-}
-if (sa.median && sb.median) console.log(`B / A = ${(sb.median / sa.median).toFixed(4)}`);
-EOF
+node packages/bench/dist/report/ab.js "$OUT" "$REPEAT" "$A" "$B"

@@ -46,7 +46,7 @@ bench_enter() {
     rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] || { say "pass $i exited $rc"; status=1; }
   done
-  node packages/examples/dist/bench/summary.js --suite "$suite" --out "${BENCH_OUT:-bench-results}" "$tmp"/pass*.log || status=1
+  node packages/bench/dist/report/summary.js --suite "$suite" --out "${BENCH_OUT:-bench-results}" "$tmp"/pass*.log || status=1
   rm -rf "$tmp"
   exit "$status"
 }

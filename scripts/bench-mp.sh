@@ -55,7 +55,7 @@ mp_enter() {
     env "${settings[@]}" BENCH_ROWS=all bash scripts/bench-mp.sh --inner 2>&1 | tee "$tmp/pass.log"
   rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || { say "the pass exited $rc"; status=1; }
-  node packages/examples/dist/bench/mp-summary.js --out "${BENCH_OUT:-bench-results}" "$tmp/pass.log" || status=1
+  node packages/bench/dist/mp/summary.js --out "${BENCH_OUT:-bench-results}" "$tmp/pass.log" || status=1
   rm -rf "$tmp"
   exit "$status"
 }
@@ -126,7 +126,7 @@ osu_run() {
   if [ "$tool" = openmpi ]; then
     timeout -k 10 "$TIMEOUT" "${MPIRUN[@]}" -n "$n" "$OSU" "$test" "$@" >"$OUT/$file" 2>"$OUT/$file.err"
   else
-    timeout -k 10 "$TIMEOUT" node packages/mp/dist/launch/cli.js -n "$n" -- node packages/examples/dist/bench/mp-osu.js "$test" "$@" >"$OUT/$file" 2>"$OUT/$file.err"
+    timeout -k 10 "$TIMEOUT" node packages/mp/dist/launch/cli.js -n "$n" -- node packages/bench/dist/mp/osu.js "$test" "$@" >"$OUT/$file" 2>"$OUT/$file.err"
   fi
   rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -156,9 +156,9 @@ HAVE_MPI=1
 [ -x "$OSU" ] && command -v mpirun >/dev/null || HAVE_MPI=0
 HAVE_MP=1
 WHY_MP=""
-if [ ! -f packages/mp/dist/launch/cli.js ] || [ ! -f packages/examples/dist/bench/mp-osu.js ]; then
+if [ ! -f packages/mp/dist/launch/cli.js ] || [ ! -f packages/bench/dist/mp/osu.js ]; then
   HAVE_MP=0
-  WHY_MP="@rdmajs/mp or mp-osu.js is not built (npx tsc -b)"
+  WHY_MP="@rdmajs/mp or mp/osu.js is not built (npx tsc -b)"
 elif ! node --input-type=module -e "const m = await import('@rdmajs/mp'); process.exit(typeof m.init === 'function' ? 0 : 1)" 2>/dev/null; then
   HAVE_MP=0
   WHY_MP="@rdmajs/mp has no init() yet"
@@ -193,4 +193,4 @@ for r in $(seq "$REPEAT"); do
   fi
 done
 say "done in $(($(date +%s) - started)) s"
-node packages/examples/dist/bench/mp-collect.js "$OUT"
+node packages/bench/dist/mp/collect.js "$OUT"

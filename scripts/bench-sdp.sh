@@ -16,7 +16,7 @@ TAG=bench-sdp
 source scripts/bench-lib.sh
 [ "${1:-}" = "--inner" ] || bench_enter sdp 3600 scripts/bench-sdp.sh BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT
 
-BENCH="packages/examples/dist/bench/cli.js"
+BENCH="packages/bench/dist/cli.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
 bench_device
 # rdma_cm needs an IP on the device: the testbed's, or the first RoCE v2 IPv4 GID's.
@@ -26,12 +26,13 @@ REPEAT=${BENCH_REPEAT:-3}
 TIMEOUT=${BENCH_TIMEOUT:-180}
 PORT=18600
 bench_scratch
-RESULTS="$OUT/results.jsonl"
-: >"$RESULTS"
+MANIFEST="$OUT/manifest.tsv"
+: >"$MANIFEST"
 q() { if [ -n "${BENCH_QUICK:-}" ]; then echo $((($1 + 9) / 10)); else echo "$1"; fi; }
 
-# record <row> <tool> <unit> <value>
-record() { printf '{"row":"%s","tool":"%s","unit":"%s","value":%s}\n' "$1" "$2" "$3" "${4:-null}" >>"$RESULTS"; }
+# record <row> <tool> <unit> <format>: lists the last client's output; the
+# collector (packages/bench/src/report/sdp-runs.ts) reads its figure.
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(basename "$LAST")" >>"$MANIFEST"; }
 
 # pair <server command...> -- <client command...>; the client's stdout is
 # then in $LAST. rdmajs-bench's server serves until killed: no lingering.
@@ -43,26 +44,23 @@ pair() {
 }
 
 rstream_run() { # <row> <size> <count> [-T s]
-  local row=$1 size=$2 count=$3 tool=rstream v
+  local row=$1 size=$2 count=$3 tool=rstream
   shift 3
   [ $# -gt 0 ] && tool="rstream -T s"
   want "$([ "$tool" = rstream ] && echo anchor || echo 1)" "$row" "$tool" || return 0
   say "$tool -S $size -C $count"
   pair rstream -b "$IP" -p "$PORT" -S "$size" -C "$count" "$@" -- rstream -s "$IP" -p "$PORT" -S "$size" -C "$count" "$@"
-  v=$(awk 'NF>=8 && $1!="name" {v=$NF} END {print v}' "$LAST")
-  record "$row" "$tool" usec "$v"
+  record "$row" "$tool" usec rstream
 }
 
 rdmajs_run() { # <row> <tool label> <args...>
-  local row=$1 tool=$2 v
+  local row=$1 tool=$2 unit=usec
   shift 2
   want "$( [ "$tool" = "sdp --busy 1000" ] && echo 2 || echo 1)" "$row" "$tool" || return 0
   say "rdmajs-bench sdp $*"
   PAIR_READY="server on port" pair node "$BENCH" sdp -p "$PORT" "$@" -- node "$BENCH" sdp "$IP" -p "$PORT" --json "$@"
-  v=$(node -e 'try{const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.usecPerXfer??r.mibPerSec)}catch{console.log("null")}' "$LAST")
-  local unit=usec
   case " $* " in *" --stream "*) unit=MiB/s ;; esac
-  record "$row" "$tool" "$unit" "$v"
+  record "$row" "$tool" "$unit" rdmajs
 }
 
 started=$(date +%s)
@@ -82,12 +80,11 @@ for r in $(seq "$REPEAT"); do
   if want 1 "$row" ib_write_bw; then
     say "ib_write_bw -s 65536 -n $N"
     PAIR_SLEEP=2 pair ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" -- ib_write_bw -d "$DEV" -x "$GID" -F -p "$PORT" -s 65536 -n "$N" "$IP"
-    v=$(awk '$1=="65536" {v=$4} END {print v}' "$LAST")
-    record "$row" "ib_write_bw" MiB/s "$v"
+    record "$row" "ib_write_bw" MiB/s perftest
   fi
   rdmajs_run "$row" "node net" --transport net --stream -S 65536 -C "$N"
   rdmajs_run "$row" "sdp" --stream -S 65536 -C "$N"
   rdmajs_run "$row" "sdp, zero-copy" --stream --zero-copy 65536 -S 65536 -C "$N"
 done
 say "done in $(($(date +%s) - started)) s"
-node packages/examples/dist/bench/collect.js sdp "$OUT"
+node packages/bench/dist/report/collect.js sdp "$OUT"

@@ -25,7 +25,7 @@ source scripts/bench-lib.sh
 [ "${1:-}" = "--inner" ] || bench_enter verbs 3600 scripts/bench.sh BENCH_QUICK BENCH_TIMEOUT BENCH_GID BENCH_REPEAT
 
 # ---------------------------------------------------------------- inside ---
-BENCH="packages/examples/dist/bench/cli.js"
+BENCH="packages/bench/dist/cli.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
 
 bench_device
@@ -82,7 +82,7 @@ started=$(date +%s)
 say "device $DEV, GID index $GID, exchange over $HOST, output in $OUT"
 say "$(nproc) CPUs, clock source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown), node $(node --version)"
 
-# Targets and what each row means: packages/examples/src/bench/rows.ts.
+# Targets and what each row means: packages/bench/src/report/rows.ts.
 # Bandwidth at 64 KiB (perftest: tx depth 128, every send signaled above 8 KiB).
 N=$(n 1000)
 pair "write_bw 64 KiB" bw 1 ib_write_bw -s 65536 -n "$N" -- write_bw -s 65536 -n "$N"
@@ -127,4 +127,4 @@ if want 1 "1M x 64 B writes -l 16: memory"; then
 fi
 
 say "done in $(($(date +%s) - started)) s"
-node packages/examples/dist/bench/collect.js verbs "$OUT"
+node packages/bench/dist/report/collect.js verbs "$OUT"

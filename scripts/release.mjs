@@ -52,6 +52,7 @@ if (command === 'version') {
   for (const line of setVersion(root, version)) console.log(line);
   if (lockfile) execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 } else if (command === 'publish') {
+  // npm publish --workspaces skips the private workspaces (examples, bench) itself.
   const args = ['publish', '--workspaces', '--access', 'public', ...(rest.includes('--dry-run') ? ['--dry-run'] : [])];
   execFileSync('npm', args, { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
 } else {

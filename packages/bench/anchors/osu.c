@@ -1,6 +1,6 @@
 /*
  * osu.c - a small OSU-style MPI micro-benchmark: the Open MPI + UCX anchor
- * for @rdmajs/mp (packages/examples/src/bench/mp-osu.ts is its twin, with
+ * for @rdmajs/mp (packages/bench/src/mp/osu.ts is its twin, with
  * the same options and the same output). scripts/bench-mp.sh builds and runs it.
  *
  *   mpicc.openmpi -O2 -o osu osu.c
@@ -18,7 +18,7 @@
  *   -w N      warm-up iterations for sizes <= 8 KiB, scaled alike (default n/10, >= 1)
  *   -W N      bw window: messages in flight per iteration (default 64)
  *   -j N      N more untimed iterations of the first size before it (default 0):
- *             time for a JIT (mp-osu.ts) or lazy set-up to settle
+ *             time for a JIT (mp/osu.ts) or lazy set-up to settle
  *
  * Output (rank 0, stdout): one JSON object per line, first an "info" line,
  * then one line per size:

@@ -1,0 +1,162 @@
+/**
+ * send_lat: SEND/RECV ping-pong. Each side waits for a receive, reposts it,
+ * and answers; one send in every `-Q` is signaled (perftest: every one,
+ * since its latency tx depth is 1) and its completion reaped before going
+ * on. Small payloads go inline when they fit (`-I`).
+ * @module
+ */
+import type { PreparedSends, RecvWr, SendWr } from '@rdmajs/verbs';
+
+import { STOP_IMM, type Phase } from './phase.js';
+import type { RunParams } from './params.js';
+import type { Resources } from './resources.js';
+import { PingPong, type LatRun } from './pingpong.js';
+
+/** Receives reposted per call in send_lat. */
+const RECV_CHAIN = 16;
+
+/**
+ * send_lat. Receives are kept posted `rxDepth` deep and reposted in chains
+ * (one native call per {@link RECV_CHAIN} receives) rather than one call
+ * per message as perftest does: in C a post is nearly free, through
+ * JavaScript each call has a fixed cost worth amortising.
+ */
+export class SendPingPong extends PingPong {
+  readonly #send: SendWr;
+  readonly #stop: SendWr;
+  #pSend!: PreparedSends;
+  #pStop!: PreparedSends;
+  readonly #recvChain: RecvWr[];
+  /** Receives consumed and not yet reposted. */
+  #deficit = 0;
+
+  constructor(res: Resources, params: RunParams, events: boolean) {
+    super(res, params, events);
+    const sg = [{ mr: res.mr, offset: res.layout.sendOffset, length: 1 }];
+    this.#send = { id: 3n, opcode: 'SEND', sg, signaled: true, inline: false };
+    this.#stop = { id: 3n, opcode: 'SEND_WITH_IMM', imm: STOP_IMM, sg, signaled: true, inline: false };
+    const recv: RecvWr = { id: 4n, sg: [{ mr: res.mr, offset: res.layout.recvOffset, length: Math.max(...params.sizes) }] };
+    const chain = Math.max(1, Math.min(RECV_CHAIN, params.rxDepth >> 1));
+    this.#recvChain = new Array<RecvWr>(chain).fill(recv);
+    for (let posted = 0; posted + chain <= params.rxDepth; posted += chain) res.qp.postRecv(this.#recvChain);
+  }
+
+  /** Notes one consumed receive; reposts a chain when enough are missing. */
+  #consumed(): void {
+    if (++this.#deficit === this.#recvChain.length) {
+      this.res.qp.postRecv(this.#recvChain);
+      this.#deficit = 0;
+    }
+  }
+
+  setSize(size: number, inlineSize: number): void {
+    this.#send.sg![0]!.length = size; // shared with #stop
+    this.#send.inline = this.#stop.inline = size <= inlineSize && size <= this.res.maxInline;
+    // Encoded once per size: a post is one native call, `signaled` flips in place.
+    this.#pSend?.close();
+    this.#pStop?.close();
+    this.#pSend = this.res.qp.prepareSend([this.#send]);
+    this.#pStop = this.res.qp.prepareSend([this.#stop]);
+  }
+
+  client(phase: Phase): Promise<LatRun> {
+    return this.events ? this.#clientEvents(phase) : Promise.resolve(this.#clientBusy(phase));
+  }
+
+  server(phase: Phase): Promise<number> {
+    return this.events ? this.#serverEvents(phase) : Promise.resolve(this.#serverBusy(phase));
+  }
+
+  #clientBusy(phase: Phase): LatRun {
+    const { sendCq, recvCq } = this.res;
+    const dog = phase.watchdog;
+    const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
+    let total = phase.durationMs > 0 ? Infinity : phase.total;
+    let i = 0;
+    for (;;) {
+      const last = i + 1 >= total;
+      const wr = last ? this.#pStop : this.#pSend;
+      const signaled = last || (i + 1) % this.cqMod === 0;
+      wr.setSignaled(0, signaled);
+      const t = performance.now();
+      this.stamps.ensure(i)[i] = t;
+      wr.post();
+      i++;
+      if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
+      this.spin(recvCq, this.recvBatch, dog, i);
+      this.#consumed();
+      if (last) break;
+      if (t >= until) total = i + 1;
+      if ((i & 1023) === 0) dog.check(i);
+    }
+    return { count: i, stamps: this.stamps.data };
+  }
+
+  async #clientEvents(phase: Phase): Promise<LatRun> {
+    const { sendCq, recvCq } = this.res;
+    const dog = phase.watchdog.arm();
+    const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
+    let total = phase.durationMs > 0 ? Infinity : phase.total;
+    let i = 0;
+    try {
+      for (;;) {
+        const last = i + 1 >= total;
+        const wr = last ? this.#pStop : this.#pSend;
+        const signaled = last || (i + 1) % this.cqMod === 0;
+        wr.setSignaled(0, signaled);
+        const t = performance.now();
+        this.stamps.ensure(i)[i] = t;
+        wr.post();
+        dog.count = ++i;
+        if (signaled) await this.sleep(sendCq, this.sendBatch);
+        await this.sleep(recvCq, this.recvBatch);
+        this.#consumed();
+        if (last) break;
+        if (t >= until) total = i + 1;
+      }
+    } finally {
+      dog.disarm();
+    }
+    return { count: i, stamps: this.stamps.data };
+  }
+
+  #serverBusy(phase: Phase): number {
+    const { sendCq, recvCq } = this.res;
+    const dog = phase.watchdog;
+    let i = 0;
+    for (;;) {
+      this.spin(recvCq, this.recvBatch, dog, i);
+      const stop = this.recvBatch.imm(0) === STOP_IMM;
+      this.#consumed();
+      const wr = stop ? this.#pStop : this.#pSend;
+      const signaled = stop || (i + 1) % this.cqMod === 0;
+      wr.setSignaled(0, signaled);
+      wr.post();
+      i++;
+      if (signaled) this.spin(sendCq, this.sendBatch, dog, i);
+      if (stop) return i;
+    }
+  }
+
+  async #serverEvents(phase: Phase): Promise<number> {
+    const { sendCq, recvCq } = this.res;
+    const dog = phase.watchdog.arm();
+    let i = 0;
+    try {
+      for (;;) {
+        await this.sleep(recvCq, this.recvBatch);
+        const stop = this.recvBatch.imm(0) === STOP_IMM;
+        this.#consumed();
+        const wr = stop ? this.#pStop : this.#pSend;
+        const signaled = stop || (i + 1) % this.cqMod === 0;
+        wr.setSignaled(0, signaled);
+        wr.post();
+        dog.count = ++i;
+        if (signaled) await this.sleep(sendCq, this.sendBatch);
+        if (stop) return i;
+      }
+    } finally {
+      dog.disarm();
+    }
+  }
+}
