@@ -35,7 +35,6 @@ export type {
   AcceptOptions,
   CmAddress,
   CmConnectOptions,
-  CmConnection,
   CmConnectionOptions,
   CmListenOptions,
   CmQpOptions,
@@ -46,6 +45,6 @@ export type {
 } from './types.js';
 export { connect } from './connect.js';
 export { Connection } from './connection.js';
-export { ConnectionRequest } from './request.js';
+export { ConnectionRequest, type CmConnection } from './request.js';
 export { Listener, listen } from './listener.js';
 export { UdConnection } from './ud-connection.js';

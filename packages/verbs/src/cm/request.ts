@@ -9,9 +9,12 @@ import type { NativeCmId } from '../native.js';
 import { Connection } from './connection.js';
 import { PRIVATE_MAX, frame, unframe } from './private-data.js';
 import { handshake, rdmaDepth, setUp, toRts } from './setup.js';
-import type { AcceptOptions, CmAddress, CmConnection, CmType } from './types.js';
+import type { AcceptOptions, CmAddress, CmType } from './types.js';
 import { UdConnection } from './ud-connection.js';
 import { CmEventWaiter } from './waiter.js';
+
+/** What accepting a request of type `T` gives: {@link Connection} or {@link UdConnection}. */
+export type CmConnection<T extends CmType> = T extends 'UD' ? UdConnection : Connection;
 
 /** An incoming connection, from {@link Listener}. Accept or reject it. */
 export class ConnectionRequest<T extends CmType = 'RC'> {

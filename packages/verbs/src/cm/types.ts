@@ -7,8 +7,6 @@
 import type { ProtectionDomain } from '../pd.js';
 import type { QueuePair } from '../qp.js';
 import type { QpOptions } from '../types/qp-options.js';
-import type { Connection } from './connection.js';
-import type { UdConnection } from './ud-connection.js';
 
 /** An IP endpoint of a connection. */
 export interface CmAddress {
@@ -26,8 +24,6 @@ export interface CmAddress {
  */
 export type CmType = 'RC' | 'UD';
 
-/** What accepting a request of type `T` gives: {@link Connection} or {@link UdConnection}. */
-export type CmConnection<T extends CmType> = T extends 'UD' ? UdConnection : Connection;
 
 /** The QP to create for a connection: {@link QpOptions} without `type` (the connection's type decides). */
 export type CmQpOptions = Omit<QpOptions, 'type'>;

@@ -1,9 +1,11 @@
 // ProtectionDomain.adviseMemory (ibv_advise_mr) on rxe, which has no
 // on-demand paging: the verb is reached and refused with EOPNOTSUPP, and bad
 // input is refused before it, by the TS layer and by the addon itself.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { RdmaError, openDevice } from '../../src/index.js';
+import { nativeHandle } from '../../src/internal.js';
+import { native } from '../../src/native.js';
 
 describe('adviseMemory', () => {
   const ctx = openDevice();
@@ -37,9 +39,26 @@ describe('adviseMemory', () => {
     expect(() => pd.adviseMemory('PREFETCH', [{ mr: foreign }])).toThrow(TypeError);
   });
 
+  it('reaches the addon only with checked input: the advice, flags and resolved ranges', () => {
+    const spy = vi.spyOn(nativeHandle(pd), 'adviseMr').mockImplementation(() => {});
+    try {
+      expect(() => pd.adviseMemory('PREFETCH', [{ mr, offset: 1.5 }])).toThrow(RangeError);
+      expect(() => pd.adviseMemory('PREFETCH', [{ mr, length: '8' as never }])).toThrow(TypeError);
+      expect(() => pd.adviseMemory('PREFETCH', [{ mr }], null as never)).toThrow(TypeError);
+      expect(spy).not.toHaveBeenCalled();
+      pd.adviseMemory('PREFETCH_WRITE', [{ mr, offset: 96 }, { mr, length: 8 }], { flush: true });
+      const c = native.constants;
+      expect(spy.mock.calls).toEqual([
+        [c.ADVISE_MR.PREFETCH_WRITE, c.ADVISE_MR_FLAGS.FLUSH, [{ mr: nativeHandle(mr), offset: 96, length: 8096 }, { mr: nativeHandle(mr), offset: 0, length: 8 }]],
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('the addon checks every argument itself (JS errors, never a crash)', () => {
-    const n = pd._native;
-    const range = (extra: object) => [{ mr: mr._native, offset: 0, length: 64, ...extra }];
+    const n = nativeHandle(pd);
+    const range = (extra: object) => [{ mr: nativeHandle(mr), offset: 0, length: 64, ...extra }];
     expect(() => n.adviseMr(3, 0, range({}))).toThrow(RangeError);
     expect(() => n.adviseMr(0, 2, range({}))).toThrow(RangeError);
     expect(() => n.adviseMr(0, 0, [])).toThrow(RangeError);
@@ -48,9 +67,9 @@ describe('adviseMemory', () => {
     expect(() => n.adviseMr(0, 0, range({ mr: {} }))).toThrow(TypeError);
     expect(() => n.adviseMr(0, 0, range({ offset: 8190, length: 4 }))).toThrow(/outside its memory region/);
     expect(() => n.adviseMr(0, 0, range({ length: 0 }))).toThrow(RangeError);
-    expect(() => n.adviseMr(0, 0, [{ mr: mr._native, offset: 0 }] as never)).toThrow(/length is required/);
+    expect(() => n.adviseMr(0, 0, [{ mr: nativeHandle(mr), offset: 0 }] as never)).toThrow(/length is required/);
     const other = ctx.allocPd();
-    expect(() => n.adviseMr(0, 0, range({ mr: other.allocateMemory(64)._native }))).toThrow(/another protection domain/);
+    expect(() => n.adviseMr(0, 0, range({ mr: nativeHandle(other.allocateMemory(64)) }))).toThrow(/another protection domain/);
     other.close();
   });
 });
