@@ -50,6 +50,35 @@ export function u64(method: string, name: string, value: unknown): bigint {
   throw new TypeError(`${method}: ${name} must be a bigint, got ${show(value)}`);
 }
 
+/** @internal An integer in [min, max] that is also a power of two (ring sizes). */
+export function pow2(method: string, name: string, value: unknown, min: number, max: number): number {
+  const v = int(method, name, value, min, max);
+  if ((v & (v - 1)) !== 0) throw new RangeError(`${method}: ${name} must be a power of two in [${min}, ${max}], got ${show(v)}`);
+  return v;
+}
+
+// Work-request fields are checked on the post path: the helpers below build
+// the field's name (`wr[3].sg[1].offset`) only when the check fails, so a
+// valid request allocates nothing.
+
+function wrName(index: number, field: string, sge: number): string {
+  return sge < 0 ? `wr[${index}].${field}` : `wr[${index}].sg[${sge}].${field}`;
+}
+
+/** @internal {@link int} for `field` of work request `index` (of its SGE `sge` when given). */
+export function wrInt(method: string, index: number, field: string, value: unknown, min: number, max: number, sge = -1): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  return int(method, wrName(index, field, sge), value, min, max);
+}
+
+/** @internal A u64 `field` of work request `index`, as a bigint only (a number would cost a BigInt per request). */
+export function wrU64(method: string, index: number, field: string, value: unknown): bigint {
+  if (typeof value === 'bigint' && value >= 0n && value <= 0xffff_ffff_ffff_ffffn) return value;
+  const name = wrName(index, field, -1);
+  if (typeof value !== 'bigint') throw new TypeError(`${method}: ${name} must be a bigint, got ${show(value)}`);
+  throw new RangeError(`${method}: ${name} must be a bigint in [0, 2^64 - 1], got ${show(value)}`);
+}
+
 /** @internal A plain object (options bag). */
 export function obj<T extends object>(method: string, name: string, value: unknown): T {
   if (typeof value !== 'object' || value === null) throw new TypeError(`${method}: ${name} must be an object, got ${show(value)}`);

@@ -6,6 +6,7 @@
  * into typed arrays: nothing is allocated per work request.
  * @module
  */
+import { wrInt, wrU64 } from './check.js';
 import { RECV_SLOT, SEND_FLAGS, SEND_SLOT, SGE, WR_OPCODE, type SendOpcode } from './constants.js';
 import { AddressHandle, addressHandleId } from './ah.js';
 import { MemoryRegion } from './mr.js';
@@ -15,7 +16,6 @@ import type { RecvWr, SendWr, Sge } from './types/work-requests.js';
 const NEEDS_REMOTE = new Set<SendOpcode>(['RDMA_WRITE', 'RDMA_WRITE_WITH_IMM', 'RDMA_READ', 'ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
 const HAS_IMM = new Set<SendOpcode>(['SEND_WITH_IMM', 'RDMA_WRITE_WITH_IMM']);
 const ATOMIC = new Set<SendOpcode>(['ATOMIC_CMP_AND_SWP', 'ATOMIC_FETCH_AND_ADD']);
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 // Each field as an index into the typed-array view of its width, relative to
 // the record's first element: byte offset >> 3 for u64/f64, >> 2 for u32.
@@ -87,14 +87,9 @@ export class Descriptors {
       const mr = e.mr;
       if (!(mr instanceof MemoryRegion)) throw new TypeError(`${method}: wr[${index}].sg[${s}].mr must be a MemoryRegion`);
       if (mr.pd !== pd) throw new TypeError(`${method}: wr[${index}].sg[${s}].mr is registered in another protection domain`);
-      const offset = e.offset ?? 0;
-      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > mr.length) {
-        throw new RangeError(`${method}: wr[${index}].sg[${s}].offset must be an integer in [0, ${mr.length}]`);
-      }
-      const length = e.length ?? mr.length - offset;
-      if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > mr.length - offset || length > 0x7fffffff) {
-        throw new RangeError(`${method}: wr[${index}].sg[${s}].length must fit in the region (offset ${offset}, region ${mr.length} bytes)`);
-      }
+      const offset = wrInt(method, index, 'offset', e.offset ?? 0, 0, mr.length, s);
+      // At most what the region holds from `offset` on.
+      const length = wrInt(method, index, 'length', e.length ?? mr.length - offset, 0, Math.min(mr.length - offset, 0x7fffffff), s);
       const at = this.sgeAt(slot, s);
       this.u64[(at >> 3) + SGE_BASE] = mr.address;
       this.f64[(at >> 3) + SGE_OFFSET] = offset;
@@ -120,9 +115,7 @@ export class SendDescriptors extends Descriptors {
     const w = (slot * this.slotBytes) >> 3; // u64/f64 index of the slot
     const h = (slot * this.slotBytes) >> 2; // u32 index of the slot
 
-    const id = wr.id ?? 0n;
-    if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
-    this.u64[w + SEND_WR_ID] = id;
+    this.u64[w + SEND_WR_ID] = wrU64(method, index, 'id', wr.id ?? 0n);
 
     let flags = wr.signaled === false ? 0 : SEND_FLAGS.SIGNALED;
     if (wr.fence) flags |= SEND_FLAGS.FENCE;
@@ -130,11 +123,7 @@ export class SendDescriptors extends Descriptors {
     if (wr.inline) flags |= SEND_FLAGS.INLINE;
 
     if (HAS_IMM.has(opcode)) {
-      const imm = wr.imm;
-      if (typeof imm !== 'number' || !Number.isInteger(imm) || imm < 0 || imm > 0xffffffff) {
-        throw new RangeError(`${method}: wr[${index}].imm must be a u32 for ${opcode}`);
-      }
-      this.u32[h + SEND_IMM] = imm;
+      this.u32[h + SEND_IMM] = wrInt(method, index, 'imm', wr.imm, 0, 0xffffffff);
     } else if (wr.imm !== undefined) {
       throw new TypeError(`${method}: wr[${index}].imm is only valid for SEND_WITH_IMM and RDMA_WRITE_WITH_IMM`);
     }
@@ -146,33 +135,17 @@ export class SendDescriptors extends Descriptors {
       if (t.ah.pd !== pd) throw new TypeError(`${method}: wr[${index}].ud.ah belongs to another protection domain`);
       if (t.ah.closed) throw new TypeError(`${method}: wr[${index}].ud.ah is closed`);
       if (opcode !== 'SEND' && opcode !== 'SEND_WITH_IMM') throw new RangeError(`${method}: wr[${index}]: UD QPs only SEND`);
-      if (!Number.isInteger(t.remoteQpn) || t.remoteQpn < 1 || t.remoteQpn > 0xffffff) {
-        throw new RangeError(`${method}: wr[${index}].ud.remoteQpn must be a 24-bit QP number`);
-      }
-      if (!Number.isInteger(t.remoteQkey) || t.remoteQkey < 0 || t.remoteQkey > 0xffffffff) {
-        throw new RangeError(`${method}: wr[${index}].ud.remoteQkey must be a u32`);
-      }
+      this.u32[h + SEND_REMOTE_QPN] = wrInt(method, index, 'ud.remoteQpn', t.remoteQpn, 1, 0xffffff);
+      this.u32[h + SEND_REMOTE_QKEY] = wrInt(method, index, 'ud.remoteQkey', t.remoteQkey, 0, 0xffffffff);
       this.u32[h + SEND_AH_ID] = addressHandleId(t.ah);
-      this.u32[h + SEND_REMOTE_QPN] = t.remoteQpn;
-      this.u32[h + SEND_REMOTE_QKEY] = t.remoteQkey;
       this.u64[w + SEND_REMOTE_ADDR] = 0n;
       this.u32[h + SEND_RKEY] = 0;
     } else if (NEEDS_REMOTE.has(opcode)) {
       const r = wr.remote;
       if (typeof r !== 'object' || r === null) throw new TypeError(`${method}: wr[${index}].remote { address, rkey } is required for ${opcode}`);
-      if (typeof r.address !== 'bigint' || r.address < 0n || r.address > U64_MAX) {
-        throw new TypeError(`${method}: wr[${index}].remote.address must be a u64 bigint`);
-      }
-      if (typeof r.rkey !== 'number' || !Number.isInteger(r.rkey) || r.rkey < 0 || r.rkey > 0xffffffff) {
-        throw new RangeError(`${method}: wr[${index}].remote.rkey must be a u32`);
-      }
-      const off = r.offset ?? 0;
-      if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) {
-        throw new RangeError(`${method}: wr[${index}].remote.offset must be a non-negative integer`);
-      }
-      this.u64[w + SEND_REMOTE_ADDR] = r.address;
-      this.f64[w + SEND_REMOTE_OFFSET] = off;
-      this.u32[h + SEND_RKEY] = r.rkey;
+      this.u64[w + SEND_REMOTE_ADDR] = wrU64(method, index, 'remote.address', r.address);
+      this.f64[w + SEND_REMOTE_OFFSET] = wrInt(method, index, 'remote.offset', r.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+      this.u32[h + SEND_RKEY] = wrInt(method, index, 'remote.rkey', r.rkey, 0, 0xffffffff);
     } else {
       this.u64[w + SEND_REMOTE_ADDR] = 0n;
       this.f64[w + SEND_REMOTE_OFFSET] = 0;
@@ -260,10 +233,8 @@ export class RecvDescriptors extends Descriptors {
 
   write(method: string, index: number, wr: RecvWr, pd: ProtectionDomain): void {
     if (typeof wr !== 'object' || wr === null) throw new TypeError(`${method}: wr[${index}] must be an object`);
-    const id = wr.id ?? 0n;
-    if (typeof id !== 'bigint' || id < 0n || id > U64_MAX) throw new TypeError(`${method}: wr[${index}].id must be a u64 bigint`);
     const at = index * this.slotBytes;
-    this.u64[(at >> 3) + RECV_WR_ID] = id;
+    this.u64[(at >> 3) + RECV_WR_ID] = wrU64(method, index, 'id', wr.id ?? 0n);
     this.u32[(at >> 2) + RECV_NUM_SGE] = this.writeSges(method, index, index, wr.sg, pd);
   }
 }

@@ -3,6 +3,7 @@
  * checks, and the fixed sizes of the queues every part of the link shares.
  * @module
  */
+import { int, pow2, str } from '@rdmajs/verbs/check';
 import { CONTROL_RESERVE, MAX_RING, MIN_RING } from '../protocol.js';
 
 /** Tunables of one connection (defaults suit 1–10 GbE-class links). */
@@ -37,17 +38,12 @@ export const DEFAULT_ZERO_COPY = 256 * 1024;
 
 /** Throws a TypeError/RangeError naming `method` for a bad {@link LinkOptions} field. */
 export function checkLinkOptions(method: string, o: LinkOptions): void {
-  const int = (name: keyof LinkOptions, min: number, max: number, pow2 = false) => {
-    const v = o[name];
-    if (v === undefined) return;
-    if (typeof v !== 'number') throw new TypeError(`${method}: ${name} must be a number; got ${typeof v}`);
-    if (!Number.isInteger(v) || v < min || v > max || (pow2 && (v & (v - 1)) !== 0)) {
-      throw new RangeError(`${method}: ${name} must be ${pow2 ? 'a power of two' : 'an integer'} in [${min}, ${max}]; got ${v}`);
-    }
+  const check = (name: keyof LinkOptions, min: number, max: number, isPow2 = false): void => {
+    if (o[name] !== undefined) (isPow2 ? pow2 : int)(method, name, o[name], min, max);
   };
-  int('ringSize', MIN_RING, MAX_RING, true);
-  int('recvCredits', CONTROL_RESERVE + 1, SEND_WR * 64);
-  int('busyPollUs', 0, 1_000_000);
-  int('zeroCopyThreshold', 0, 2 ** 32);
-  if (o.device !== undefined && typeof o.device !== 'string') throw new TypeError(`${method}: device must be a string`);
+  check('ringSize', MIN_RING, MAX_RING, true);
+  check('recvCredits', CONTROL_RESERVE + 1, SEND_WR * 64);
+  check('busyPollUs', 0, 1_000_000);
+  check('zeroCopyThreshold', 0, 2 ** 32);
+  if (o.device !== undefined) str(method, 'device', o.device);
 }

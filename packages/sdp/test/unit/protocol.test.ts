@@ -119,15 +119,15 @@ describe('connection options', () => {
   it('bad tunables throw a TypeError or RangeError naming the call, before any device is touched', async () => {
     const { checkLinkOptions } = await import('../../src/link/options.js');
     const bad: Array<[Record<string, unknown>, RegExp, ErrorConstructor]> = [
-      [{ ringSize: 5000 }, /SdpSocket: ringSize must be a power of two in \[4096, 134217728\]; got 5000/, RangeError],
+      [{ ringSize: 5000 }, /SdpSocket: ringSize must be a power of two in \[4096, 134217728\], got 5000/, RangeError],
       [{ ringSize: 2048 }, /ringSize/, RangeError],
-      [{ ringSize: '1M' }, /ringSize must be a number; got string/, TypeError],
+      [{ ringSize: '1M' }, /ringSize must be a number, got \"1M\"/, TypeError],
       [{ recvCredits: CONTROL_RESERVE }, /recvCredits/, RangeError],
       [{ busyPollUs: -1 }, /busyPollUs/, RangeError],
       [{ busyPollUs: 1.5 }, /busyPollUs/, RangeError],
       [{ zeroCopyThreshold: -1 }, /zeroCopyThreshold/, RangeError],
       [{ zeroCopyThreshold: NaN }, /zeroCopyThreshold/, RangeError],
-      [{ device: 7 }, /device must be a string/, TypeError],
+      [{ device: 7 }, /device must be a non-empty string, got 7/, TypeError],
     ];
     for (const [o, re, type] of bad) {
       expect(() => checkLinkOptions('SdpSocket', o as never)).toThrow(re);
