@@ -5,7 +5,7 @@
  * {@link MP_PASS_END}; nothing written inside the VM survives it).
  * @module
  */
-import type { PassEnvironment } from '../report/results.js';
+import { extractDocs, type PassEnvironment } from '../report/results.js';
 
 export type MpTest = 'latency' | 'bw' | 'allreduce';
 
@@ -125,14 +125,5 @@ export function parseUcxPerftest(text: string): UcxPerftestResult | null {
 
 /** The pass documents in a console log (any prefix before each line is ignored). */
 export function extractMpPasses(log: string): MpPassDoc[] {
-  const docs: MpPassDoc[] = [];
-  let body: string[] | undefined;
-  for (const line of log.split('\n')) {
-    if (line.includes(MP_PASS_BEGIN)) body = [];
-    else if (line.includes(MP_PASS_END) && body) {
-      docs.push(JSON.parse(body.join('\n')) as MpPassDoc);
-      body = undefined;
-    } else body?.push(line);
-  }
-  return docs;
+  return extractDocs<MpPassDoc>(log, MP_PASS_BEGIN, MP_PASS_END);
 }

@@ -60,18 +60,23 @@ export interface PassDoc {
 export const PASS_BEGIN = '----- BEGIN RDMAJS-BENCH PASS -----';
 export const PASS_END = '----- END RDMAJS-BENCH PASS -----';
 
-/** The pass documents in a console log (with any prefix the testbed put before each line). */
-export function extractPasses(log: string): PassDoc[] {
-  const docs: PassDoc[] = [];
+/** The JSON documents between `begin` and `end` marker lines in a console log (any prefix before each line is ignored). */
+export function extractDocs<T>(log: string, begin: string, end: string): T[] {
+  const docs: T[] = [];
   let body: string[] | undefined;
   for (const line of log.split('\n')) {
-    if (line.includes(PASS_BEGIN)) body = [];
-    else if (line.includes(PASS_END) && body) {
-      docs.push(JSON.parse(body.join('\n')) as PassDoc);
+    if (line.includes(begin)) body = [];
+    else if (line.includes(end) && body) {
+      docs.push(JSON.parse(body.join('\n')) as T);
       body = undefined;
     } else body?.push(line);
   }
   return docs;
+}
+
+/** The pass documents in a console log (with any prefix the testbed put before each line). */
+export function extractPasses(log: string): PassDoc[] {
+  return extractDocs<PassDoc>(log, PASS_BEGIN, PASS_END);
 }
 
 /** The median of the figures (the mean of the middle two for an even count); null when there are none. */
