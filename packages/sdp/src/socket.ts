@@ -65,6 +65,7 @@ export class SdpSocket extends Duplex {
   #keepAlive: NodeJS.Timeout | undefined;
   #unrefed = false;
   #reset = false;
+  #peerEnded = false; // the peer ended and we ended for it (no allowHalfOpen): writes fail with EPIPE
 
   /**
    * An unconnected socket; {@link SdpSocket.connect} connects it.
@@ -235,6 +236,20 @@ export class SdpSocket extends Duplex {
     return this;
   }
 
+  /**
+   * As `net.Socket.write`; once the peer ended its side and ours was ended
+   * for it (no `allowHalfOpen`), a write fails with `EPIPE` as net's does,
+   * not with the stream's ERR_STREAM_WRITE_AFTER_END.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    if (!this.#peerEnded || !this.writableEnded) return super.write(chunk, encoding as BufferEncoding, cb);
+    const done = typeof encoding === 'function' ? encoding : cb;
+    const err = sdpError('EPIPE', 'write', 'This socket has been ended by the other party');
+    if (done) process.nextTick(done, err);
+    this.destroy(err);
+    return false;
+  }
+
   // ---- stream implementation -----------------------------------------
 
   /** @hidden Node's stream implementation hook. */
@@ -318,6 +333,7 @@ export class SdpSocket extends Duplex {
         return this.push(chunk);
       },
       eof: () => {
+        this.#peerEnded = !this.allowHalfOpen;
         this.push(null);
         this.read(0); // 'end' even if nobody reads (as net does at EOF)
       },

@@ -17,7 +17,7 @@
  */
 import { CompletionBatch } from './batch.js';
 import { CompletionChannel } from './channel.js';
-import { assertOpen, instance, int, obj, optInt } from './check.js';
+import { assertOpen, instance, int, obj, optInt, show } from './check.js';
 import { Context, contextHandle } from './context.js';
 import { rdmaError } from './errors.js';
 import { native, type NativeCompletionChannel, type NativeCompletionQueue, type NativeResource } from './native.js';
@@ -47,6 +47,8 @@ export class CompletionQueue extends VerbsResource {
   #batch: CompletionBatch | undefined;
   #bound: CompletionBatch | undefined; // the batch the addon writes into
   #keepAlive = true;
+  #refed = false; // whether the addon keeps the event loop alive for us
+  #listener: (() => void) | undefined;
 
   /** @internal Use {@link Context.createCq}. */
   constructor(context: Context, entries: number, channel: CompletionChannel | null, compVector: number) {
@@ -121,6 +123,29 @@ export class CompletionQueue extends VerbsResource {
     const n = this.#arm(batch, batch.capacity); // the addon checks open and channel (EBADF, EINVAL)
     this.#armed = true;
     return n;
+  }
+
+  /**
+   * Calls `listener` on every completion event of this CQ, from the event
+   * loop, with no Promise per wake-up: for progress loops that poll with
+   * {@link pollInto}, re-arm with {@link armInto} when it comes back empty,
+   * and return (the next event calls `listener` again). A wake-up can be
+   * spurious. Replaces the previous listener; `undefined` removes it. While
+   * one is set the CQ keeps the process alive, unless {@link unref}'d.
+   * When the CQ closes, `listener` is called one last time and removed (its
+   * poll then throws `EBADF`).
+   * @throws {@link RdmaError} `EINVAL` when the CQ has no completion channel,
+   * `EBADF` when closed (setting; removing is always allowed).
+   */
+  onWake(listener: (() => void) | undefined): void {
+    const m = 'CompletionQueue.onWake';
+    if (listener !== undefined) {
+      assertOpen(this.closed, m, 'CompletionQueue');
+      if (!this.channel) throw rdmaError(m, 'EINVAL', 'the CQ was created without a completion channel');
+      if (typeof listener !== 'function') throw new TypeError(`${m}: listener must be a function or undefined, got ${show(listener)}`);
+    }
+    this.#listener = listener;
+    this.#syncRef();
   }
 
   /**
@@ -215,14 +240,14 @@ export class CompletionQueue extends VerbsResource {
    */
   ref(): this {
     this.#keepAlive = true;
-    if (this.#waiters.length > 0 && !this.closed) this.#native.ref();
+    this.#syncRef();
     return this;
   }
 
   /** Pending waits no longer keep the process alive (like `socket.unref()`). */
   unref(): this {
     this.#keepAlive = false;
-    if (!this.closed) this.#native.unref();
+    this.#syncRef();
     return this;
   }
 
@@ -233,6 +258,11 @@ export class CompletionQueue extends VerbsResource {
 
   #abortWaiters(): void {
     const err = rdmaError('CompletionQueue.wait', 'EBADF', 'CompletionQueue was closed while waiting');
+    // The listener hears once more (not inside the close() that got here):
+    // its next poll reports EBADF, as a waiter's rejection does.
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener) queueMicrotask(listener);
     this.#release().forEach((w) => w.reject(err));
   }
 
@@ -282,7 +312,7 @@ export class CompletionQueue extends VerbsResource {
       const drop = (err: unknown) => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
-        if (this.#waiters.length === 0) this.#idle();
+        this.#syncRef();
         waiter.reject(err);
       };
       const onAbort = () => drop(signal!.reason);
@@ -290,25 +320,33 @@ export class CompletionQueue extends VerbsResource {
         timer = setTimeout(() => drop(rdmaError('CompletionQueue.wait', 'ETIMEDOUT', `no completion within ${timeoutMs} ms`)), timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.#waiters.length === 0 && this.#keepAlive) this.#native.ref();
       this.#waiters.push(waiter);
+      this.#syncRef();
     });
   }
 
   #onEvent(): void {
     this.#armed = false;
-    this.#release().forEach((w) => w.resolve());
+    if (this.#waiters.length > 0) this.#release().forEach((w) => w.resolve());
+    this.#listener?.();
   }
 
   #release(): Waiter[] {
     const waiters = this.#waiters;
     this.#waiters = [];
-    this.#idle();
+    this.#syncRef();
     return waiters;
   }
 
-  #idle(): void {
-    if (!this.closed) this.#native.unref();
+  // The addon keeps the event loop alive while someone waits (a waiter or
+  // a listener) and ref() holds; told only on change, not per wake-up.
+  #syncRef(): void {
+    if (this.closed) return;
+    const want = this.#keepAlive && (this.#waiters.length > 0 || this.#listener !== undefined);
+    if (want === this.#refed) return;
+    this.#refed = want;
+    if (want) this.#native.ref();
+    else this.#native.unref();
   }
 }
 

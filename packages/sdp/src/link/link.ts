@@ -231,10 +231,14 @@ export class Link {
     // Held sends never left while gated: nothing to linger for.
     if (s === 'open') {
       loop.state = 'closing';
+      // As TCP resets the peer for data that arrived but was never read,
+      // take the completions already here: DATA among them resets it
+      // (#onMessage, while closing) instead of the FIN.
+      if (!abort && !loop.processing) loop.pollNow();
       // Let the last message land before the disconnect (which travels on
       // another path and would overtake it); bounded for a vanished peer.
-      if (abort) this.#control.abort();
-      else if (this.#control.fin === 'none') this.#control.fin = 'wanted';
+      if (abort && !this.#control.resetSent) this.#control.abort();
+      else if (!this.#control.resetSent && this.#control.fin === 'none') this.#control.fin = 'wanted';
       this.flush();
       await this.#sendsDone(CLOSE_LINGER_MS);
     }

@@ -61,8 +61,12 @@ export interface Transport {
   poll(spinUs?: number): number;
   /** Arms the completion event; polls once more (closing the race) and returns what that found. */
   arm(): number;
-  /** Resolves on the next completion event (after {@link arm}). */
-  wait(): Promise<void>;
+  /**
+   * Calls `fn` on each completion event after {@link arm} returned 0, from
+   * the event loop (never inside a call of ours), until `undefined` removes
+   * it. No Promise per wake-up: the progress loop is a plain callback.
+   */
+  onWake(fn: (() => void) | undefined): void;
   /** Whether the peer is known to be ready (false after an early accept until it confirms). */
   readonly established: boolean;
   /** Runs `fn` once when the peer confirms the connection. */

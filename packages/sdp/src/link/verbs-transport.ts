@@ -143,8 +143,8 @@ export class VerbsTransport implements Transport {
     return this.#local.cq.armInto(this.completions);
   }
 
-  wait(): Promise<void> {
-    return this.#local.cq.wait();
+  onWake(fn: (() => void) | undefined): void {
+    this.#local.cq.onWake(fn);
   }
 
   get established(): boolean {

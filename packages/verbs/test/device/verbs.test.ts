@@ -223,6 +223,56 @@ describe('completions', () => {
     expect(() => plain.armInto(batch)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 
+  it('onWake calls its listener per completion event once armed, keeps no Promise, and hears the close', async () => {
+    pair = connectedPair();
+    const { pd, a, cqA, ctx } = pair;
+    const mr = pd.allocateMemory(64, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const batch = new CompletionBatch(4);
+    const ids: bigint[] = [];
+    let wakes = 0;
+    let closedErr: unknown;
+    let done: () => void = () => {};
+    const gotTwo = new Promise<void>((r) => (done = r));
+    const progress = () => {
+      wakes++;
+      try {
+        for (;;) {
+          let n = cqA.pollInto(batch);
+          if (n === 0) n = cqA.armInto(batch);
+          if (n === 0) return;
+          for (let i = 0; i < n; i++) ids.push(batch.id(i));
+          if (ids.length === 2) done();
+        }
+      } catch (err) {
+        closedErr = err;
+      }
+    };
+    cqA.onWake(progress);
+    expect(cqA.armInto(batch)).toBe(0);
+    a.postSend({ id: 1n, opcode: 'RDMA_WRITE', sg: [{ mr }], remote: mr.remote() });
+    setTimeout(() => a.postSend({ id: 2n, opcode: 'RDMA_WRITE', sg: [{ mr }], remote: mr.remote() }), 50);
+    const timeout = setTimeout(done, 20_000);
+    await gotTwo;
+    clearTimeout(timeout);
+    expect(ids).toEqual([1n, 2n]);
+    expect(wakes).toBeGreaterThanOrEqual(1);
+    // Bad listeners and channel-less CQs are refused; removing is always allowed.
+    expect(() => cqA.onWake(42 as never)).toThrow(TypeError);
+    const plain = ctx.createCq({ entries: 4 });
+    expect(() => plain.onWake(() => {})).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'CompletionQueue.onWake' }));
+    plain.onWake(undefined);
+    plain.close();
+    // Closing the CQ calls the listener once more (not inside close()); its poll sees EBADF.
+    const before = wakes;
+    cqA.close();
+    expect(wakes).toBe(before);
+    await new Promise((r) => setImmediate(r));
+    expect(wakes).toBe(before + 1);
+    expect(closedErr).toMatchObject({ code: 'EBADF' });
+    cqA.onWake(undefined);
+    expect(() => cqA.onWake(() => {})).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
   it('next() takes one completion and leaves the rest; concurrent next() calls each get their own', async () => {
     pair = connectedPair();
     const { pd, a, cqA } = pair;

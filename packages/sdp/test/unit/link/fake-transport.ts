@@ -91,7 +91,8 @@ export class FakeTransport implements Transport {
   recvsPosted: number;
   halted = false;
   freed = false;
-  #waiter: (() => void) | undefined;
+  #listener: (() => void) | undefined;
+  #armed = false;
   #established: Array<() => void> = [];
   #disconnected: Array<() => void> = [];
   #delivering = false;
@@ -173,10 +174,10 @@ export class FakeTransport implements Transport {
   }
 
   #wake(): void {
-    if (this.held || !this.#waiter) return;
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w();
+    if (this.held || !this.#armed || !this.#listener) return;
+    this.#armed = false;
+    const fn = this.#listener;
+    queueMicrotask(() => fn());
   }
 
   poll(): number {
@@ -186,14 +187,16 @@ export class FakeTransport implements Transport {
     return n;
   }
 
+  // Armed: the next completion wakes the listener once, from a microtask
+  // (as the real channel does from the event loop, never inside a call).
+  // Completions already queued raise no event, as with ibv_req_notify_cq.
   arm(): number {
+    this.#armed = true;
     return this.poll();
   }
 
-  wait(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#waiter = resolve;
-    });
+  onWake(fn: (() => void) | undefined): void {
+    this.#listener = fn;
   }
 
   onEstablished(fn: () => void): void {
