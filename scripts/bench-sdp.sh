@@ -73,6 +73,9 @@ for r in $(seq "$REPEAT"); do
     rstream_run "$row" "$1" "$2" -T s
     rdmajs_run "$row" "node net" --transport net -S "$1" -C "$2"
     rdmajs_run "$row" "sdp" -S "$1" -C "$2"
+    # Steady state: V8 needs thousands of transfers to tier up under emulation.
+    rdmajs_run "$row" "node net, warm" --transport net -S "$1" -C "$2" --warmup $((4 * $2))
+    rdmajs_run "$row" "sdp, warm" -S "$1" -C "$2" --warmup $((4 * $2))
     rdmajs_run "$row" "sdp --busy 1000" --busy 1000 -S "$1" -C "$2"
   done
   row="stream 64 KiB writes"

@@ -100,6 +100,9 @@ export const SDP_ROWS: RowSpec[] = [
         { tool: 'rstream -T s' },
         { tool: 'node net' },
         { tool: 'sdp', target: small ? { kind: 'budget', node: 'node net', c: 'rstream -T s' } : ratio('>=', 1) },
+        // After a long warm-up (V8 at steady state; the rows above include its tier-up).
+        { tool: 'node net, warm' },
+        { tool: 'sdp, warm', target: small ? { kind: 'budget', node: 'node net, warm', c: 'rstream -T s' } : ratio('>=', 1) },
         { tool: 'sdp --busy 1000' },
       ],
       ratio: 'speed',

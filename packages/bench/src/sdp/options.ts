@@ -11,6 +11,9 @@ export const SDP_USAGE = `usage: rdmajs-bench sdp [host] [options]
   -p, --port N         port (default 18600)
   -S, --size N         bytes per transfer (default 64)
   -C, --count N        transfers (default 1000)
+  --warmup N           ping-pong transfers before the clock starts (default
+                       count/10, at most 100); V8 needs thousands to reach
+                       steady state under emulation
   --stream             one-way streaming instead of ping-pong
   --busy US            busy-poll the CQ up to US microseconds before sleeping (sdp)
   --ring N             SDP receive ring bytes (default 1 MiB)
@@ -26,6 +29,8 @@ export interface SdpBenchOptions {
   port: number;
   size: number;
   count: number;
+  /** Ping-pong transfers before timing starts (undefined: count/10, at most 100). */
+  warmup?: number;
   stream: boolean;
   busyPollUs: number;
   ringSize?: number;
@@ -38,6 +43,7 @@ const FLAGS: Record<string, FlagSpec> = {
   port: { type: 'string', short: 'p' },
   size: { type: 'string', short: 'S' },
   count: { type: 'string', short: 'C' },
+  warmup: { type: 'string' },
   stream: { type: 'boolean' },
   busy: { type: 'string' },
   ring: { type: 'string' },
@@ -74,6 +80,7 @@ export function parseSdpArgs(argv: readonly string[]): SdpBenchOptions | 'help' 
     json: given.has('json'),
   };
   if (host !== undefined) o.host = host;
+  if (given.has('warmup')) o.warmup = num('warmup', 0, 0);
   if (given.has('ring')) o.ringSize = num('ring', 4096, 0);
   if (given.has('zero-copy')) o.zeroCopyThreshold = num('zero-copy', 0, 0);
   return o;

@@ -81,6 +81,8 @@ export interface SdpBenchResult {
   test: 'pingpong' | 'stream';
   size: number;
   count: number;
+  /** Ping-pong: transfers before the clock started. */
+  warmup?: number;
   /** Ping-pong: microseconds per transfer (half a round trip), as rstream prints. */
   usecPerXfer?: number;
   /** Streaming: MiB/s. */
@@ -129,7 +131,8 @@ export async function runSdpClient(o: SdpBenchOptions): Promise<SdpBenchResult> 
     result.seconds = secs;
     result.mibPerSec = (o.size * o.count) / 1048576 / secs;
   } else {
-    const warmup = Math.min(100, Math.ceil(o.count / 10));
+    const warmup = o.warmup ?? Math.min(100, Math.ceil(o.count / 10));
+    result.warmup = warmup;
     let got = 0;
     let done = 0;
     let t0 = 0;
@@ -146,6 +149,7 @@ export async function runSdpClient(o: SdpBenchOptions): Promise<SdpBenchResult> 
         }
       });
     });
+    if (warmup === 0) t0 = performance.now();
     s.write(payload);
     await finished;
     const usec = (performance.now() - t0) * 1000;

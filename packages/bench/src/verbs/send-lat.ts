@@ -92,32 +92,46 @@ export class SendPingPong extends PingPong {
     return { count: i, stamps: this.stamps.data };
   }
 
+  // Event-driven (-e): a step function continued by the CQs' wake-ups
+  // (onWakes), so no Promise per wait; stage 0 posts, 1 waits for the send
+  // completion (when signaled), 2 for the answer.
   async #clientEvents(phase: Phase): Promise<LatRun> {
     const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog.arm();
     const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
     let total = phase.durationMs > 0 ? Infinity : phase.total;
     let i = 0;
+    let stage = 0;
+    let last = false;
+    let t = 0;
     try {
-      for (;;) {
-        const last = i + 1 >= total;
-        const wr = last ? this.#pStop : this.#pSend;
-        const signaled = last || (i + 1) % this.cqMod === 0;
-        wr.setSignaled(0, signaled);
-        const t = performance.now();
-        this.stamps.ensure(i)[i] = t;
-        wr.post();
-        dog.count = ++i;
-        if (signaled) await this.sleep(sendCq, this.sendBatch);
-        await this.sleep(recvCq, this.recvBatch);
-        this.#consumed();
-        if (last) break;
-        if (t >= until) total = i + 1;
-      }
+      return await this.onWakes((): LatRun | undefined => {
+        for (;;) {
+          if (stage === 0) {
+            last = i + 1 >= total;
+            const wr = last ? this.#pStop : this.#pSend;
+            const signaled = last || (i + 1) % this.cqMod === 0;
+            wr.setSignaled(0, signaled);
+            t = performance.now();
+            this.stamps.ensure(i)[i] = t;
+            wr.post();
+            dog.count = ++i;
+            stage = signaled ? 1 : 2;
+          }
+          if (stage === 1) {
+            if (!this.ready(sendCq, this.sendBatch)) return undefined;
+            stage = 2;
+          }
+          if (!this.ready(recvCq, this.recvBatch)) return undefined;
+          this.#consumed();
+          if (last) return { count: i, stamps: this.stamps.data };
+          if (t >= until) total = i + 1;
+          stage = 0;
+        }
+      });
     } finally {
       dog.disarm();
     }
-    return { count: i, stamps: this.stamps.data };
   }
 
   #serverBusy(phase: Phase): number {
@@ -138,23 +152,35 @@ export class SendPingPong extends PingPong {
     }
   }
 
+  // Event-driven (-e) as the client: stage 0 waits for a message and
+  // answers it, 1 waits for the answer's send completion (when signaled).
   async #serverEvents(phase: Phase): Promise<number> {
     const { sendCq, recvCq } = this.res;
     const dog = phase.watchdog.arm();
     let i = 0;
+    let stage = 0;
+    let stop = false;
     try {
-      for (;;) {
-        await this.sleep(recvCq, this.recvBatch);
-        const stop = this.recvBatch.imm(0) === STOP_IMM;
-        this.#consumed();
-        const wr = stop ? this.#pStop : this.#pSend;
-        const signaled = stop || (i + 1) % this.cqMod === 0;
-        wr.setSignaled(0, signaled);
-        wr.post();
-        dog.count = ++i;
-        if (signaled) await this.sleep(sendCq, this.sendBatch);
-        if (stop) return i;
-      }
+      return await this.onWakes((): number | undefined => {
+        for (;;) {
+          if (stage === 0) {
+            if (!this.ready(recvCq, this.recvBatch)) return undefined;
+            stop = this.recvBatch.imm(0) === STOP_IMM;
+            this.#consumed();
+            const wr = stop ? this.#pStop : this.#pSend;
+            const signaled = stop || (i + 1) % this.cqMod === 0;
+            wr.setSignaled(0, signaled);
+            wr.post();
+            dog.count = ++i;
+            if (signaled) stage = 1;
+            else if (stop) return i;
+            else continue;
+          }
+          if (!this.ready(sendCq, this.sendBatch)) return undefined;
+          stage = 0;
+          if (stop) return i;
+        }
+      });
     } finally {
       dog.disarm();
     }

@@ -56,6 +56,13 @@ describe('rdmajs-bench on the device', () => {
     expect(r.results[0]!.p99Us).toBeGreaterThanOrEqual(r.results[0]!.tTypicalUs!);
   });
 
+  it('send_lat -e: the event-driven loop (CQ wake-ups, no busy polling) runs to its end', async () => {
+    const r = await pair('send_lat', 18534, ['-s', '2', '-n', '300', '-e']);
+    expect(r.results[0]).toMatchObject({ bytes: 2, iterations: 300 });
+    expect(r.results[0]!.p99Us).toBeGreaterThanOrEqual(r.results[0]!.tTypicalUs!);
+    expect(JSON.stringify(r)).toContain('"completions":"events"');
+  });
+
   it('sdp: a ping-pong over @rdmajs/sdp', async () => {
     const server = spawn(process.execPath, [cli, 'sdp', '-p', '18533'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
@@ -63,9 +70,11 @@ describe('rdmajs-bench on the device', () => {
         const timer = setTimeout(() => reject(new Error('sdp server did not start')), TIMEOUT_MS);
         server.stderr.on('data', (d: Buffer) => String(d).includes('server on port') && (clearTimeout(timer), resolve()));
       });
-      const client = await bench(['sdp', ip, '-p', '18533', '-S', '64', '-C', '50', '--json']);
+      const client = await bench(['sdp', ip, '-p', '18533', '-S', '64', '-C', '50', '--warmup', '20', '--json']);
       expect(client.code, client.out).toBe(0);
-      expect(JSON.parse(client.out.trim().split('\n').at(-1)!).usecPerXfer).toBeGreaterThan(0);
+      const result = JSON.parse(client.out.trim().split('\n').at(-1)!);
+      expect(result.usecPerXfer).toBeGreaterThan(0);
+      expect(result.warmup).toBe(20);
     } finally {
       server.kill('SIGKILL');
     }

@@ -84,8 +84,8 @@ describe('rdmajs-bench options', () => {
 describe('rdmajs-bench sdp options', () => {
   it('has rstream-like defaults and reads every flag', () => {
     expect(parseSdpArgs([])).toEqual({ transport: 'sdp', port: 18600, size: 64, count: 1000, stream: false, busyPollUs: 0, json: false });
-    expect(parseSdpArgs(['10.9.0.1', '--transport', 'net', '-p', '1234', '-S', '4096', '--count=7', '--stream', '--busy', '100', '--ring', '8192', '--zero-copy', '0', '--json'])).toEqual({
-      host: '10.9.0.1', transport: 'net', port: 1234, size: 4096, count: 7, stream: true, busyPollUs: 100, ringSize: 8192, zeroCopyThreshold: 0, json: true,
+    expect(parseSdpArgs(['10.9.0.1', '--transport', 'net', '-p', '1234', '-S', '4096', '--count=7', '--warmup', '5000', '--stream', '--busy', '100', '--ring', '8192', '--zero-copy', '0', '--json'])).toEqual({
+      host: '10.9.0.1', transport: 'net', port: 1234, size: 4096, count: 7, warmup: 5000, stream: true, busyPollUs: 100, ringSize: 8192, zeroCopyThreshold: 0, json: true,
     });
   });
 
