@@ -103,6 +103,21 @@ function phases(params: RunParams, o: Options, size: number): { warmup: Phase; r
 }
 
 /**
+ * Sets the message size and runs the warm-up phase (both sides start it
+ * together); returns the measured phase once both sides are ready for it.
+ */
+async function warmUp(ctrl: Control, driver: Driver, role: 'client' | 'server', params: RunParams, o: Options, size: number): Promise<Phase> {
+  driver.setSize(size);
+  const { warmup, run } = phases(params, o, size);
+  if (params.warmup > 0) {
+    await ctrl.barrier(`warm-up ${size}`, role);
+    await (role === 'client' ? driver.client(warmup) : driver.server(warmup));
+  }
+  await ctrl.barrier(`run ${size}`, role);
+  return run;
+}
+
+/**
  * Samples the CPU (V8's profiler, through the inspector) while `body` runs:
  * the measured phase only, without start-up and set-up. The profiler is
  * started and stopped outside the measured loop.
@@ -141,13 +156,7 @@ export async function runClient(o: Options): Promise<Report> {
       out(o, tableHead(kind.kind));
       const probe = new MemoryProbe();
       for (const size of params.sizes) {
-        driver.setSize(size);
-        const { warmup, run } = phases(params, o, size);
-        if (params.warmup > 0) {
-          await ctrl.barrier(`warm-up ${size}`, 'client');
-          await driver.client(warmup);
-        }
-        await ctrl.barrier(`run ${size}`, 'client');
+        const run = await warmUp(ctrl, driver, 'client', params, o, size);
         const { value, profile } = await profiled(o.profileUs, async () => {
           probe.start();
           const ran = await driver.client(run);
@@ -197,13 +206,7 @@ export async function runServer(o: Options): Promise<Report> {
       out(o, tableHead(kind.kind));
       const probe = new MemoryProbe();
       for (const size of params.sizes) {
-        driver.setSize(size);
-        const { warmup, run } = phases(params, o, size);
-        if (params.warmup > 0) {
-          await ctrl.barrier(`warm-up ${size}`, 'server');
-          await driver.server(warmup);
-        }
-        await ctrl.barrier(`run ${size}`, 'server');
+        const run = await warmUp(ctrl, driver, 'server', params, o, size);
         let memory: MemoryReport | undefined;
         if (driver.activeServer) {
           probe.start();
