@@ -25,28 +25,48 @@ export interface ProgressTarget {
   deviceFailed(err: Error): void;
 }
 
-/** Runs until `target.stopped()` (resolves) or the CQ fails (reported, then resolves). */
-export async function runProgress(cq: CompletionQueue, busyPollUs: number, target: ProgressTarget): Promise<void> {
+/**
+ * Runs until `target.stopped()` (resolves) or the CQ fails (reported, then
+ * resolves). Driven by the CQ's `onWake` callback: a wake-up runs one pass,
+ * with no Promise or closure per wake.
+ */
+export function runProgress(cq: CompletionQueue, busyPollUs: number, target: ProgressTarget): Promise<void> {
   const batch = new CompletionBatch(BATCH);
-  let turns = 0;
-  while (!target.stopped()) {
-    try {
-      let n = cq.pollInto(batch, busyPollUs);
-      if (n === 0) n = cq.armInto(batch);
-      if (n === 0) {
-        turns = 0;
-        await cq.wait();
-        continue;
+  let yielding = false; // a pass is queued behind the event loop's turn
+  return new Promise<void>((resolve) => {
+    const finish = (): void => {
+      cq.onWake(undefined);
+      resolve();
+    };
+    // Wake-ups while a yield is queued are dropped: that pass polls anyway.
+    const wake = (): void => {
+      if (!yielding) pass();
+    };
+    const resume = (): void => {
+      yielding = false;
+      pass();
+    };
+    const pass = (): void => {
+      for (let turns = 0; ; ) {
+        if (target.stopped()) return finish();
+        try {
+          let n = cq.pollInto(batch, busyPollUs);
+          // Arming polls once more after arming: empty means the next completion wakes us.
+          if (n === 0) n = cq.armInto(batch);
+          if (n === 0) return;
+          target.process(batch, n);
+        } catch (err) {
+          if (!target.stopped()) target.deviceFailed(err as Error);
+          return finish();
+        }
+        if (++turns >= TURNS_PER_YIELD) {
+          yielding = true;
+          setImmediate(resume);
+          return;
+        }
       }
-      target.process(batch, n);
-      if (++turns >= TURNS_PER_YIELD) {
-        turns = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    } catch (err) {
-      if (target.stopped()) return;
-      target.deviceFailed(err as Error);
-      return;
-    }
-  }
+    };
+    cq.onWake(wake);
+    pass();
+  });
 }
