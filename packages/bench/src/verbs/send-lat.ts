@@ -10,6 +10,7 @@ import type { PreparedSends, RecvWr, SendWr } from '@rdmajs/verbs';
 import { STOP_IMM, type Phase } from './phase.js';
 import type { RunParams } from './params.js';
 import type { Resources } from './resources.js';
+import type { Watchdog } from './watchdog.js';
 import { PingPong, type LatRun } from './pingpong.js';
 
 /** Receives reposted per call in send_lat. */
@@ -92,45 +93,68 @@ export class SendPingPong extends PingPong {
     return { count: i, stamps: this.stamps.data };
   }
 
-  // Event-driven (-e): a step function continued by the CQs' wake-ups
-  // (onWakes), so no Promise per wait; stage 0 posts, 1 waits for the send
-  // completion (when signaled), 2 for the answer.
+  // Event-driven (-e): the phase's state lives in these fields so that
+  // step() and the wake-up listener stay the same functions (see runEvents).
+  // The client's stage 0 posts, 1 waits for the send completion (when
+  // signaled), 2 for the answer; the server's stage 0 waits for a message
+  // and answers it, 1 waits for the answer's send completion (when signaled).
+  #serving = false;
+  #i = 0;
+  #stage = 0;
+  #last = false;
+  #t = 0;
+  #total = 0;
+  #until = 0;
+  #dog: Watchdog | undefined;
+
   async #clientEvents(phase: Phase): Promise<LatRun> {
-    const { sendCq, recvCq } = this.res;
-    const dog = phase.watchdog.arm();
-    const until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
-    let total = phase.durationMs > 0 ? Infinity : phase.total;
-    let i = 0;
-    let stage = 0;
-    let last = false;
-    let t = 0;
+    this.#begin(false, phase);
+    this.#until = phase.durationMs > 0 ? performance.now() + phase.durationMs : Infinity;
+    this.#total = phase.durationMs > 0 ? Infinity : phase.total;
     try {
-      return await this.onWakes((): LatRun | undefined => {
-        for (;;) {
-          if (stage === 0) {
-            last = i + 1 >= total;
-            const wr = last ? this.#pStop : this.#pSend;
-            const signaled = last || (i + 1) % this.cqMod === 0;
-            wr.setSignaled(0, signaled);
-            t = performance.now();
-            this.stamps.ensure(i)[i] = t;
-            wr.post();
-            dog.count = ++i;
-            stage = signaled ? 1 : 2;
-          }
-          if (stage === 1) {
-            if (!this.ready(sendCq, this.sendBatch)) return undefined;
-            stage = 2;
-          }
-          if (!this.ready(recvCq, this.recvBatch)) return undefined;
-          this.#consumed();
-          if (last) return { count: i, stamps: this.stamps.data };
-          if (t >= until) total = i + 1;
-          stage = 0;
-        }
-      });
+      await this.runEvents();
+      return { count: this.#i, stamps: this.stamps.data };
     } finally {
-      dog.disarm();
+      this.#dog!.disarm();
+    }
+  }
+
+  #begin(serving: boolean, phase: Phase): void {
+    this.#serving = serving;
+    this.#dog = phase.watchdog.arm();
+    this.#i = 0;
+    this.#stage = 0;
+    this.#last = false;
+  }
+
+  protected override step(): boolean {
+    return this.#serving ? this.#serverStep() : this.#clientStep();
+  }
+
+  #clientStep(): boolean {
+    const { sendCq, recvCq } = this.res;
+    for (;;) {
+      if (this.#stage === 0) {
+        const i = this.#i;
+        const last = (this.#last = i + 1 >= this.#total);
+        const wr = last ? this.#pStop : this.#pSend;
+        const signaled = last || (i + 1) % this.cqMod === 0;
+        wr.setSignaled(0, signaled);
+        const t = (this.#t = performance.now());
+        this.stamps.ensure(i)[i] = t;
+        wr.post();
+        this.#dog!.count = this.#i = i + 1;
+        this.#stage = signaled ? 1 : 2;
+      }
+      if (this.#stage === 1) {
+        if (!this.ready(sendCq, this.sendBatch)) return false;
+        this.#stage = 2;
+      }
+      if (!this.ready(recvCq, this.recvBatch)) return false;
+      this.#consumed();
+      if (this.#last) return true;
+      if (this.#t >= this.#until) this.#total = this.#i + 1;
+      this.#stage = 0;
     }
   }
 
@@ -152,37 +176,35 @@ export class SendPingPong extends PingPong {
     }
   }
 
-  // Event-driven (-e) as the client: stage 0 waits for a message and
-  // answers it, 1 waits for the answer's send completion (when signaled).
   async #serverEvents(phase: Phase): Promise<number> {
-    const { sendCq, recvCq } = this.res;
-    const dog = phase.watchdog.arm();
-    let i = 0;
-    let stage = 0;
-    let stop = false;
+    this.#begin(true, phase);
     try {
-      return await this.onWakes((): number | undefined => {
-        for (;;) {
-          if (stage === 0) {
-            if (!this.ready(recvCq, this.recvBatch)) return undefined;
-            stop = this.recvBatch.imm(0) === STOP_IMM;
-            this.#consumed();
-            const wr = stop ? this.#pStop : this.#pSend;
-            const signaled = stop || (i + 1) % this.cqMod === 0;
-            wr.setSignaled(0, signaled);
-            wr.post();
-            dog.count = ++i;
-            if (signaled) stage = 1;
-            else if (stop) return i;
-            else continue;
-          }
-          if (!this.ready(sendCq, this.sendBatch)) return undefined;
-          stage = 0;
-          if (stop) return i;
-        }
-      });
+      await this.runEvents();
+      return this.#i;
     } finally {
-      dog.disarm();
+      this.#dog!.disarm();
+    }
+  }
+
+  #serverStep(): boolean {
+    const { sendCq, recvCq } = this.res;
+    for (;;) {
+      if (this.#stage === 0) {
+        if (!this.ready(recvCq, this.recvBatch)) return false;
+        const stop = (this.#last = this.recvBatch.imm(0) === STOP_IMM);
+        this.#consumed();
+        const wr = stop ? this.#pStop : this.#pSend;
+        const signaled = stop || (this.#i + 1) % this.cqMod === 0;
+        wr.setSignaled(0, signaled);
+        wr.post();
+        this.#dog!.count = ++this.#i;
+        if (signaled) this.#stage = 1;
+        else if (stop) return true;
+        else continue;
+      }
+      if (!this.ready(sendCq, this.sendBatch)) return false;
+      this.#stage = 0;
+      if (this.#last) return true;
     }
   }
 }
