@@ -59,9 +59,11 @@ ROWS=${BENCH_ROWS:-$([ "$(nproc)" -ge 2 ] && echo all || echo 1cpu)}
 # for want of CPUs goes into $OUT/skipped.tsv, so the table says why it has
 # no figure instead of judging one. `want anchor ...`: a row's anchor, run in
 # every pass that runs any tool of the row, so each figure is compared with
-# one from its own pass.
+# one from its own pass. BENCH_ONLY (an extended regular expression): only
+# the rows whose label matches run, in every suite.
 want() {
   local need=$1 row=$2 tool=${3:-}
+  if [ -n "${BENCH_ONLY:-}" ] && ! [[ "$row" =~ $BENCH_ONLY ]]; then return 1; fi
   if [ "$need" = anchor ]; then
     if [ "$ROWS" = 2cpu ]; then [ "$(nproc)" -ge 2 ]; return; fi
     need=1

@@ -33,7 +33,7 @@ OSU="$BUILD/osu"
 mp_enter() {
   local timing=${BENCH_TIMING:-${RDMAJS_TESTBED_TIMING:-deterministic}} v settings=() tmp rc status=0
   case "$timing" in deterministic | threaded) ;; *) say "BENCH_TIMING must be deterministic or threaded, got '$timing'"; exit 2 ;; esac
-  for v in BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT BENCH_MP_WINDOW BENCH_MP_BUILD; do
+  for v in BENCH_QUICK BENCH_ONLY BENCH_REPEAT BENCH_TIMEOUT BENCH_MP_WINDOW BENCH_MP_BUILD; do
     [ -n "${!v:-}" ] && settings+=("$v=${!v}")
   done
   # osu.c is built here, outside the source tree (the VM sees this disk read-only).

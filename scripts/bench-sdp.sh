@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 TAG=bench-sdp
 source scripts/bench-lib.sh
-[ "${1:-}" = "--inner" ] || bench_enter sdp 3600 scripts/bench-sdp.sh BENCH_QUICK BENCH_REPEAT BENCH_TIMEOUT
+[ "${1:-}" = "--inner" ] || bench_enter sdp 3600 scripts/bench-sdp.sh BENCH_QUICK BENCH_ONLY BENCH_REPEAT BENCH_TIMEOUT
 
 BENCH="packages/bench/dist/cli.js"
 [ -f "$BENCH" ] || { say "missing $BENCH: run 'npx tsc -b' first"; exit 1; }
