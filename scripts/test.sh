@@ -47,6 +47,17 @@ for f in "$log_dir"/*.log; do
   fi
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+# Name what failed again at the very end, where a truncated log still shows it.
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "== what failed (the full reports are above)"
+  for f in "$log_dir"/*.log; do
+    sed 's/\x1b\[[0-9;]*m//g' "$f" |
+      awk -v run="$(basename "$f" .log)" '
+        /^ *FAIL / { print run ": " $0; show = 8; next }
+        show > 0 && NF > 0 { print "    " $0; show-- }'
+  done | head -60
+fi
 echo
 echo "tests: $passed passed, $failed failed"
 exit "$status"
