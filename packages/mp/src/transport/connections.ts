@@ -20,6 +20,14 @@ const INLINE_WANTED = 256;
 /** First and largest pause between repeated connection requests (UD may drop them). */
 const REQ_FIRST_MS = 20;
 const REQ_MAX_MS = 1_000;
+/**
+ * Transport retries of our RC QPs. Not 7: rxe reads 7 as "retry forever", so
+ * a frame to a peer that has already closed its QP (the normal race when
+ * two ranks close at once) would never complete and close() would wait out
+ * its whole drain bound. With 6, such a frame fails after 7 ACK timeouts
+ * (about 0.5 s at the default timeout of ~67 ms).
+ */
+const RETRY_CNT = 6;
 
 /** What the connections tell the transport. */
 export interface ConnectionEvents {
@@ -185,7 +193,7 @@ export class Connections {
     if (peer.remoteQpn !== undefined) return peer.remoteQpn === qpn;
     const ud = this.#address(peer.rank);
     try {
-      peer.qp.connect({ qpn, psn, gid: ud.gid, lid: ud.lid, port: ud.port, mtu: ud.mtu });
+      peer.qp.connect({ qpn, psn, gid: ud.gid, lid: ud.lid, port: ud.port, mtu: ud.mtu }, { retryCnt: RETRY_CNT });
     } catch (err) {
       this.#events.fail(peer, new MpError({ code: 'EPEERDEAD', peer: peer.rank, cause: err }, `cannot connect to rank ${peer.rank}: ${(err as Error).message}`));
       return false;

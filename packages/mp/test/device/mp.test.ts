@@ -3,6 +3,9 @@
 // die without the launcher reacting, spawned here with the launcher's
 // variables. Every fixture prints JSON lines ({ rank, check, ok, ... }).
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
@@ -136,6 +139,16 @@ describe('@rdmajs/mp on the device', () => {
     const after = job.lines.filter((l) => l.check === 'after allgather');
     expect(after.length).toBe(4);
     for (const l of after) expect(l.rc as number).toBeGreaterThanOrEqual(1);
+  });
+
+  it('close() after the peer has closed: the frame no one will acknowledge fails fast (rxe retries "7" forever)', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'mp-close-')), 'rank1-closed');
+    const job = await launch(2, 'close-after-peer.mjs', [marker]);
+    expect(job.code, job.output).toBe(0);
+    const line = job.lines.find((l) => l.check === 'closed after peer');
+    expect(line, job.output).toMatchObject({ rank: 0, ok: true });
+    // The drain bound is 10 s; 7 ACK timeouts of ~67 ms end it far sooner.
+    expect(line!.closeMs as number, job.output).toBeLessThan(5_000);
   });
 
   it('a peer that never answers the connection handshake (event loop blocked) fails the send within connectTimeoutMs', async () => {

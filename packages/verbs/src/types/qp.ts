@@ -73,7 +73,7 @@ export interface ConnectOptions {
   hopLimit?: number;
   /** Local ACK timeout, 4.096 µs * 2^timeout. Default 14 (~67 ms). */
   timeout?: number;
-  /** Transport retries. Default 7. */
+  /** Transport retries (0-7). Default 7. rxe (SoftRoCE) reads 7 as "forever": there a QP whose peer is gone never fails. */
   retryCnt?: number;
   /** Receiver-not-ready retries (7 = forever). Default 7. */
   rnrRetry?: number;
@@ -142,7 +142,7 @@ export interface QpAttributes {
   ahAttr?: AhAttributes;
   /** Local ACK timeout code: 4.096 µs * 2^timeout, 0 = infinite (RTS, RC). */
   timeout?: number;
-  /** Retries after a timeout before the QP errors (RTS, RC; 0-7). */
+  /** Retries after a timeout before the QP errors (RTS, RC; 0-7; rxe reads 7 as forever). */
   retryCnt?: number;
   /** Retries after a receiver-not-ready NAK; 7 = forever (RTS, RC). */
   rnrRetry?: number;
