@@ -2,7 +2,9 @@
 // prefixes, exit codes, fail-fast, SIGTERM → SIGKILL escalation, signal
 // forwarding (to the whole process group), timeout, a command that does not
 // exist.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -130,10 +132,15 @@ describe('supervise', () => {
   });
 
   it('ranks that ignore SIGTERM get SIGKILL after the grace period', async () => {
+    // Rank 0 fails only once every rank has its handler (told by a file): a
+    // slow start would otherwise meet the SIGTERM with no handler yet.
+    const go = join(mkdtempSync(join(tmpdir(), 'supervise-')), 'go');
     const script = `${RANK} process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready');
-      if (rank === 0) setTimeout(() => process.exit(5), 200); ${STAY}`;
+      if (rank === 0) setInterval(() => require('node:fs').existsSync(${JSON.stringify(go)}) && process.exit(5), 10); ${STAY}`;
     // No timing asserted (a loaded machine stretches it): the SIGKILLs and the note prove the grace period ran out.
     const r = run(script, 3, { graceMs: 300 });
+    await r.seen('ready', 3);
+    writeFileSync(go, '');
     const result = await r.job.result;
     expect(result.exitCode).toBe(5);
     expect(result.ranks.slice(1).map((o) => o.signal)).toEqual(['SIGKILL', 'SIGKILL']);
