@@ -14,6 +14,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          // Some start Node processes: 5 s is too little on a busy two-core machine.
+          testTimeout: 30_000,
         },
       },
       {

@@ -141,7 +141,8 @@ describe('the rdmajs-run executable', () => {
   it('Ctrl-C (SIGINT to the launcher\'s process group) reaches every rank once; the launcher waits and exits with their code', async () => {
     const script = "let n = 0; process.on('SIGINT', () => { n++; console.log('SIGINT #' + n); setTimeout(() => process.exit(40 + n), 100); }); console.log('ready'); setInterval(() => {}, 1000)";
     const r = start(['-n', '3', process.execPath, '-e', script]);
-    for (let i = 0; i < 500 && r.out().split('ready').length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Bounded (30 s) wait until every rank has its handler: a loaded machine starts Node slowly.
+    for (let i = 0; i < 3000 && r.out().split('ready').length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     process.kill(-r.child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
     expect(await r.exit).toBe(41);
     const got = r.out().split('\n').filter((l) => l.includes('SIGINT'));

@@ -113,7 +113,7 @@ describe('supervise', () => {
     const t0 = Date.now();
     const r = run(script, 4, { graceMs: 10_000 });
     const result = await r.job.result;
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // "at once": not after the 10 s grace period (no fixed speed asserted)
     expect(result.exitCode).toBe(3);
     expect(result.firstFailedRank).toBe(1);
     for (const o of result.ranks) {
@@ -171,7 +171,7 @@ describe('supervise', () => {
     const t0 = Date.now();
     stubborn.job.forward('SIGINT');
     const result = await stubborn.job.result;
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // at once, not after the 20 s grace period
     expect(result.ranks.map((o) => o.signal)).toEqual(['SIGKILL', 'SIGKILL']);
     expect(stubborn.notes).toEqual(['SIGINT again: killing all ranks']);
   });
@@ -197,7 +197,7 @@ describe('supervise', () => {
     const t0 = Date.now();
     const r = run(STAY, 2, { timeoutMs: 300 });
     const result = await r.job.result;
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // a bound far from the 0.3 s: a loaded machine starts Node slowly
     expect(result).toMatchObject({ exitCode: TIMEOUT_EXIT_CODE, timedOut: true });
     expect(result.ranks.map((o) => o.signal)).toEqual(['SIGTERM', 'SIGTERM']);
     expect(r.notes).toEqual(['timed out after 0.3 s; stopping all ranks']);
