@@ -54,7 +54,7 @@ if [ "$failed" -gt 0 ]; then
   for f in "$log_dir"/*.log; do
     sed 's/\x1b\[[0-9;]*m//g' "$f" |
       awk -v run="$(basename "$f" .log)" '
-        /^ *FAIL / { print run ": " $0; show = 8; next }
+        /^ *FAIL |Unhandled (Rejection|Error)/ { print run ": " $0; show = 8; next }
         show > 0 && NF > 0 { print "    " $0; show-- }'
   done | head -60
 fi
