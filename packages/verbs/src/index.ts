@@ -77,6 +77,11 @@ export * as cm from './cm/index.js';
 /**
  * Makes registered memory safe across `fork()` (`ibv_fork_init`). Call it
  * before opening any device if the process forks (e.g. `child_process`).
+ * Registered pages are not mapped in a forked child, whole pages: a region
+ * that shares a page with other heap data (a small `Buffer`, including one
+ * from `pd.allocateMemory()` below about 128 KiB) takes that data's page out
+ * of the child too, and the child can crash before it execs. Register
+ * page-sized buffers of their own (e.g. 1 MiB or more) in a process that forks.
  */
 export function forkInit(): void {
   native.forkInit();
